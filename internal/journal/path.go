@@ -1,0 +1,83 @@
+package journal
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"unicode/utf8"
+)
+
+// MetaDir is the top-level directory of a published tree that holds the
+// signed log. No record may name a path inside it.
+const MetaDir = ".pando"
+
+// CheckPath reports whether p may name a file in a published tree: relative,
+// slash-separated, valid UTF-8 with no control characters or backslashes, no
+// empty, "." or ".." segments, not inside MetaDir, and within the length
+// limits. The error names the path.
+func CheckPath(p string) error {
+	if err := checkText(p); err != nil {
+		return fmt.Errorf("path %q: %v", p, err)
+	}
+	if strings.HasPrefix(p, "/") {
+		return fmt.Errorf("path %q: absolute", p)
+	}
+	segs := strings.Split(p, "/")
+	if len(segs) > MaxDepth {
+		return fmt.Errorf("path %q: more than %d segments", p, MaxDepth)
+	}
+	for _, s := range segs {
+		switch {
+		case s == "":
+			return fmt.Errorf("path %q: empty segment", p)
+		case s == "." || s == "..":
+			return fmt.Errorf("path %q: %q segment", p, s)
+		case len(s) > MaxSegmentLen:
+			return fmt.Errorf("path %q: segment longer than %d bytes", p, MaxSegmentLen)
+		}
+	}
+	if segs[0] == MetaDir {
+		return fmt.Errorf("path %q: inside the reserved %s directory", p, MetaDir)
+	}
+	return nil
+}
+
+// CheckTarget reports whether target is a safe symlink target for the link at
+// linkPath: relative, and resolving (lexically) to a path inside the tree
+// other than the tree's root and MetaDir. The error names the link.
+func CheckTarget(linkPath, target string) error {
+	if err := checkText(target); err != nil {
+		return fmt.Errorf("symlink %q: target %q: %v", linkPath, target, err)
+	}
+	if strings.HasPrefix(target, "/") {
+		return fmt.Errorf("symlink %q: target %q is absolute", linkPath, target)
+	}
+	resolved := path.Join(path.Dir(linkPath), target)
+	if resolved == "." || resolved == ".." || strings.HasPrefix(resolved, "../") {
+		return fmt.Errorf("symlink %q: target %q leads outside the tree", linkPath, target)
+	}
+	if resolved == MetaDir || strings.HasPrefix(resolved, MetaDir+"/") {
+		return fmt.Errorf("symlink %q: target %q leads into %s", linkPath, target, MetaDir)
+	}
+	return nil
+}
+
+func checkText(s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("empty")
+	case len(s) > MaxPathLen:
+		return fmt.Errorf("longer than %d bytes", MaxPathLen)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("not valid UTF-8")
+	}
+	for _, r := range s {
+		switch {
+		case r < 0x20 || r == 0x7f:
+			return fmt.Errorf("control character %U", r)
+		case r == '\\':
+			return fmt.Errorf("backslash")
+		}
+	}
+	return nil
+}

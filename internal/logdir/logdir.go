@@ -1,0 +1,229 @@
+// Package logdir owns the .pando directory at the root of a published tree:
+// the served files of the signed log (checkpoint, journal, tiles) and the
+// tree's local, never-served state below .pando/local (locks, staging,
+// caches, intents).
+//
+// A Log is the in-memory form of a verified log: the checkpoint, the journal
+// bytes it covers, the replayed state and the tlog stored hashes. Load builds
+// one from disk and refuses a journal that does not reproduce the signed
+// root; Extend appends records; Commit writes a longer log to disk so that a
+// crash at any point leaves the old checkpoint, and so the old log, intact.
+package logdir
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/pando-mirror/pando/internal/checkpoint"
+	"github.com/pando-mirror/pando/internal/journal"
+	"github.com/pando-mirror/pando/internal/safefile"
+)
+
+// Paths of the served log, relative to the tree's root, slash-separated.
+const (
+	Dir            = journal.MetaDir
+	CheckpointPath = Dir + "/checkpoint"
+	JournalPath    = Dir + "/journal"
+	TilePrefix     = Dir + "/" // + tlog.Tile.Path(), e.g. ".pando/tile/8/0/000"
+	LocalDir       = Dir + "/local"
+)
+
+// TileHeight is the height of the tlog tiles written under .pando/tile.
+const TileHeight = 8
+
+// ErrNoLog means the tree has no checkpoint: it was never published or synced.
+var ErrNoLog = errors.New("no signed log")
+
+// A Log is a verified signed log held in memory.
+type Log struct {
+	Checkpoint checkpoint.Checkpoint
+	Signed     []byte         // the checkpoint note as signed
+	Journal    []byte         // exactly Checkpoint.N record lines
+	State      *journal.State // the live tree the journal describes
+	Hashes     []tlog.Hash    // tlog stored hashes for the N records
+}
+
+// Empty returns the log of a tree with no records for origin.
+func Empty(origin string) *Log {
+	return &Log{Checkpoint: checkpoint.Checkpoint{Origin: origin}, State: journal.NewState()}
+}
+
+// N returns the number of records.
+func (l *Log) N() int64 { return l.State.N }
+
+// HashReader reads the log's stored hashes.
+func (l *Log) HashReader() tlog.HashReader {
+	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			if x < 0 || x >= int64(len(l.Hashes)) {
+				return nil, fmt.Errorf("stored hash %d not in a log of %d records", x, l.N())
+			}
+			out[i] = l.Hashes[x]
+		}
+		return out, nil
+	})
+}
+
+// TreeHash returns the Merkle root over the log's records.
+func (l *Log) TreeHash() (tlog.Hash, error) {
+	if l.N() == 0 {
+		return tlog.Hash{}, nil
+	}
+	return tlog.TreeHash(l.N(), l.HashReader())
+}
+
+// Extend returns a new log holding l's records followed by lines (each without
+// its newline). l is unchanged. The result has no checkpoint of its own yet:
+// its Checkpoint is l's with N and Hash updated.
+func (l *Log) Extend(lines [][]byte) (*Log, []journal.Record, error) {
+	next := &Log{Checkpoint: l.Checkpoint, State: l.State.Clone()}
+	recs, err := next.State.ApplyLines(lines)
+	if err != nil {
+		return nil, nil, err
+	}
+	size := len(l.Journal)
+	for _, line := range lines {
+		size += len(line) + 1
+	}
+	next.Journal = make([]byte, 0, size)
+	next.Journal = append(next.Journal, l.Journal...)
+	next.Hashes = make([]tlog.Hash, len(l.Hashes), tlog.StoredHashCount(next.N()))
+	copy(next.Hashes, l.Hashes)
+	hr := next.HashReader()
+	for i, line := range lines {
+		next.Journal = append(append(next.Journal, line...), '\n')
+		hs, err := tlog.StoredHashes(l.N()+int64(i), line, hr)
+		if err != nil {
+			return nil, nil, err
+		}
+		next.Hashes = append(next.Hashes, hs...)
+	}
+	next.Checkpoint.N = next.N()
+	if next.Checkpoint.Hash, err = next.TreeHash(); err != nil {
+		return nil, nil, err
+	}
+	return next, recs, nil
+}
+
+// ReadCheckpoint reads and verifies the checkpoint of the tree at root.
+// It returns an error wrapping ErrNoLog if there is none.
+func ReadCheckpoint(root string, v note.Verifier) (checkpoint.Checkpoint, []byte, error) {
+	name := filepath.Join(root, filepath.FromSlash(CheckpointPath))
+	signed, err := readLimited(name, checkpoint.MaxNoteSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return checkpoint.Checkpoint{}, nil, fmt.Errorf("%s: %w", name, ErrNoLog)
+	}
+	if err != nil {
+		return checkpoint.Checkpoint{}, nil, err
+	}
+	c, err := checkpoint.Open(signed, v)
+	if err != nil {
+		return c, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, signed, nil
+}
+
+// Load reads the signed log of the tree at root, verifies the checkpoint with
+// v and checks that the journal reproduces its root. Journal bytes beyond the
+// checkpoint's records (left by an interrupted commit) are ignored.
+func Load(root string, v note.Verifier) (*Log, error) {
+	c, signed, err := ReadCheckpoint(root, v)
+	if err != nil {
+		return nil, err
+	}
+	name := filepath.Join(root, filepath.FromSlash(JournalPath))
+	data, err := os.ReadFile(name)
+	if err != nil && !(errors.Is(err, fs.ErrNotExist) && c.N == 0) {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	lines, err := journal.Lines(data, 0, c.N)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	l, _, err := Empty(c.Origin).Extend(lines)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if l.Checkpoint.Hash != c.Hash {
+		return nil, fmt.Errorf("%s: %d records do not reproduce the checkpoint's root", name, c.N)
+	}
+	l.Checkpoint, l.Signed = c, signed
+	return l, nil
+}
+
+// Commit writes next, an extension of old signed as signed, to the tree at
+// root: it appends the new journal records, writes the tiles they complete
+// and finally replaces the checkpoint. Until that last rename the tree's
+// served state is old's; a crash before it leaves journal bytes and tiles
+// that old's checkpoint does not cover, which Load ignores and the next
+// Commit overwrites.
+func Commit(root string, old, next *Log, signed []byte) error {
+	if !bytes.HasPrefix(next.Journal, old.Journal) {
+		return errors.New("commit: new journal does not extend the old one")
+	}
+	if err := appendJournal(root, old, next); err != nil {
+		return err
+	}
+	hr := next.HashReader()
+	for _, t := range tlog.NewTiles(TileHeight, old.N(), next.N()) {
+		data, err := tlog.ReadTileData(t, hr)
+		if err != nil {
+			return err
+		}
+		name := filepath.Join(root, filepath.FromSlash(TilePrefix+t.Path()))
+		if err := safefile.WriteFile(name, data, 0o644); err != nil {
+			return err
+		}
+	}
+	name := filepath.Join(root, filepath.FromSlash(CheckpointPath))
+	return safefile.WriteFile(name, signed, 0o644)
+}
+
+// appendJournal makes the journal file hold exactly next.Journal, writing only
+// the bytes after old's records. Bytes past old's records are dropped first.
+func appendJournal(root string, old, next *Log) error {
+	name := filepath.Join(root, filepath.FromSlash(JournalPath))
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(int64(len(old.Journal))); err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(next.Journal[len(old.Journal):], int64(len(old.Journal))); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func readLimited(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
+	}
+	return data, nil
+}

@@ -1,0 +1,89 @@
+// Package safefile owns the crash-safe ways pando changes a local file
+// system: whole-file writes that are either fully there or not at all
+// (temporary name, fsync, rename, fsync of the directory), and the advisory
+// lock that keeps two writers out of one tree.
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// WriteFile writes data to name so that a crash at any point leaves either
+// the old file or the new one, never a mix: it writes a temporary file in the
+// same directory, syncs it, renames it over name and syncs the directory.
+// Missing parent directories are created.
+func WriteFile(name string, data []byte, perm os.FileMode) error {
+	return Write(name, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// Write is WriteFile with the contents produced by fill.
+func Write(name string, perm os.FileMode, fill func(io.Writer) error) (err error) {
+	dir := filepath.Dir(name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(name)+"-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := fill(f); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), name); err != nil {
+		return err
+	}
+	return SyncDir(dir)
+}
+
+// Rename moves oldname to newname and syncs newname's directory (and
+// oldname's, when it differs), so the move survives a power loss.
+func Rename(oldname, newname string) error {
+	if err := os.MkdirAll(filepath.Dir(newname), 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(oldname, newname); err != nil {
+		return err
+	}
+	if err := SyncDir(filepath.Dir(newname)); err != nil {
+		return err
+	}
+	if d := filepath.Dir(oldname); d != filepath.Dir(newname) {
+		return SyncDir(d)
+	}
+	return nil
+}
+
+// SyncDir fsyncs a directory so that renames and creations in it are durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}
