@@ -1,0 +1,339 @@
+// Package mirror owns a mirror's side of pando: one locked sync run that
+// brings a local tree to the newest signed state an upstream (the origin or
+// any other mirror) serves, verifying everything before it is used.
+//
+// A run follows the steps in DESIGN.md: fetch and verify the upstream's
+// checkpoint, refuse a rollback or fork, fetch only the journal records after
+// the local ones and check they reproduce the signed root, plan, stage every
+// needed file under .pando/local/staging (in parallel, under a shared
+// bandwidth cap, resuming partial files, each checked for size and SHA-256),
+// then record the intent, move the files in, write the new journal, tiles and
+// checkpoint, and only then remove what the new state no longer has. A run
+// killed at any moment leaves every served file byte-identical to a version
+// the origin signed, and the next run completes the work.
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/pando-mirror/pando/internal/checkpoint"
+	"github.com/pando-mirror/pando/internal/journal"
+	"github.com/pando-mirror/pando/internal/logdir"
+	"github.com/pando-mirror/pando/internal/progress"
+	"github.com/pando-mirror/pando/internal/safefile"
+	"github.com/pando-mirror/pando/internal/upstream"
+)
+
+// Options configure one sync run.
+type Options struct {
+	Root        string
+	Upstreams   []string      // tried in order until one serves a usable state
+	Verifier    note.Verifier // the origin's public key
+	Jobs        int           // files fetched at once; default 16
+	BWLimit     int64         // bytes per second shared by all transfers; 0: none
+	DeleteDelay time.Duration // keep removed files this long before deleting them
+	Wait        bool          // wait for a concurrent run instead of failing
+	HTTP        upstream.Config
+	Meter       *progress.Meter
+	Log         *slog.Logger
+	Now         func() time.Time
+}
+
+// Result summarizes a sync run.
+type Result struct {
+	Upstream      string  `json:"upstream"`
+	Protocol      string  `json:"protocol,omitempty"`
+	RecordsBefore int64   `json:"records_before"`
+	RecordsAfter  int64   `json:"records_after"`
+	UpToDate      bool    `json:"up_to_date"`
+	Installed     int     `json:"installed"`
+	Fetched       int     `json:"files_fetched"`
+	Reused        int     `json:"files_reused"`
+	Bytes         int64   `json:"bytes"`
+	Removed       int     `json:"removed"`
+	Seconds       float64 `json:"seconds"`
+}
+
+// Sync runs one sync of opts.Root. It returns an error if no upstream could
+// be used; the tree then still serves its previous state.
+func Sync(ctx context.Context, opts Options) (Result, error) {
+	start := time.Now()
+	opts = withDefaults(opts)
+	lk, err := lock(ctx, opts)
+	if err != nil {
+		return Result{}, err
+	}
+	defer lk.Unlock()
+
+	var errs []error
+	for _, up := range opts.Upstreams {
+		res, err := syncFrom(ctx, opts, up)
+		res.Seconds = time.Since(start).Seconds()
+		if err == nil {
+			return res, nil
+		}
+		if ctx.Err() != nil {
+			return res, err
+		}
+		opts.Log.Warn("upstream failed", "upstream", up, "err", err)
+		errs = append(errs, err)
+	}
+	if len(errs) == 1 {
+		return Result{}, errs[0]
+	}
+	return Result{}, fmt.Errorf("every upstream failed: %w", errors.Join(errs...))
+}
+
+func withDefaults(o Options) Options {
+	if o.Jobs <= 0 {
+		o.Jobs = 16
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.HTTP.Conns <= 0 {
+		o.HTTP.Conns = min(o.Jobs, 8)
+	}
+	return o
+}
+
+func lock(ctx context.Context, opts Options) (*safefile.Lock, error) {
+	name := filepath.Join(opts.Root, filepath.FromSlash(logdir.LockPath))
+	if err := os.MkdirAll(opts.Root, 0o755); err != nil {
+		return nil, err
+	}
+	if opts.Wait {
+		return safefile.WaitLock(ctx, name, "pando mirror sync")
+	}
+	lk, err := safefile.TryLock(name, "pando mirror sync")
+	if errors.Is(err, safefile.ErrLocked) {
+		return nil, fmt.Errorf("another sync holds the lock on %s (use --wait to queue): %w", opts.Root, err)
+	}
+	return lk, err
+}
+
+// syncFrom runs the sync against one upstream.
+func syncFrom(ctx context.Context, opts Options, raw string) (Result, error) {
+	if strings.HasPrefix(raw, "rsync://") {
+		return syncRsync(ctx, opts, raw)
+	}
+	res := Result{Upstream: raw}
+	c, err := upstream.Dial(ctx, raw, opts.HTTP)
+	if err != nil {
+		return res, err
+	}
+	defer c.Close()
+	upCP, upSigned, err := c.Checkpoint(ctx, opts.Verifier)
+	if err != nil {
+		return res, err
+	}
+	res.Protocol = c.Proto
+	src := httpSource{c}
+	return apply(ctx, opts, &res, upCP, upSigned, src, func(old *logdir.Log) (*logdir.Log, error) {
+		lines, err := c.JournalTail(ctx, int64(len(old.Journal)), old.N(), upCP.N-old.N())
+		if err != nil {
+			return nil, err
+		}
+		next, _, err := old.Extend(lines)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.URL(logdir.JournalPath), err)
+		}
+		return next, nil
+	})
+}
+
+// localState reads the tree's own verified checkpoint, or an empty one for a
+// tree that has never synced.
+func localState(opts Options) (checkpoint.Checkpoint, error) {
+	cp, _, err := logdir.ReadCheckpoint(opts.Root, opts.Verifier)
+	if errors.Is(err, logdir.ErrNoLog) {
+		return checkpoint.Checkpoint{Origin: opts.Verifier.Name()}, nil
+	}
+	if err != nil {
+		return cp, fmt.Errorf("local checkpoint: %w", err)
+	}
+	return cp, nil
+}
+
+// apply brings the tree to the upstream's verified checkpoint upCP. extend
+// returns the local log extended by the upstream's new records.
+func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Checkpoint, upSigned []byte,
+	src source, extend func(old *logdir.Log) (*logdir.Log, error)) (Result, error) {
+	haveCP, err := localState(opts)
+	if err != nil {
+		return *res, err
+	}
+	res.RecordsBefore, res.RecordsAfter = haveCP.N, haveCP.N
+	if err := checkpoint.Compare(haveCP, upCP); err != nil {
+		return *res, fmt.Errorf("%s: %w", res.Upstream, err)
+	}
+	pending, err := logdir.ReadPending(opts.Root)
+	if err != nil {
+		return *res, err
+	}
+	if upCP.N == haveCP.N && pending == nil {
+		res.UpToDate = true
+		if err := refreshCheckpoint(opts.Root, haveCP, upCP, upSigned); err != nil {
+			return *res, err
+		}
+		return *res, processDeletes(opts, nil, nil)
+	}
+	old := logdir.Empty(opts.Verifier.Name())
+	if haveCP.N > 0 {
+		if old, err = logdir.Load(opts.Root, opts.Verifier); err != nil {
+			return *res, err
+		}
+	}
+	next, err := extend(old)
+	if err != nil {
+		return *res, err
+	}
+	if next.Checkpoint.Hash != upCP.Hash {
+		return *res, fmt.Errorf("%s: journal does not reproduce the signed root of %d records (tampered journal, or %w)",
+			res.Upstream, upCP.N, checkpoint.ErrFork)
+	}
+	suspect := make(map[string]bool)
+	if pending != nil {
+		for _, f := range pending.Install {
+			suspect[f.Path] = true
+		}
+	}
+	p := makePlan(old.State, next.State, suspect)
+	if pending != nil && pending.Records == old.N() {
+		// The interrupted run committed its checkpoint but may not have
+		// scheduled its removals.
+		p.remove = append(p.remove, pending.Remove...)
+	}
+	if err := stageAndInstall(ctx, opts, res, p, src, old, next, upSigned); err != nil {
+		return *res, err
+	}
+	res.RecordsAfter = next.N()
+	return *res, nil
+}
+
+// stageAndInstall fetches what p needs, then commits it: the two-stage
+// publish of DESIGN.md step 6.
+func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, src source,
+	old, next *logdir.Log, signed []byte) error {
+	staging := filepath.Join(opts.Root, filepath.FromSlash(logdir.StagingDir))
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return err
+	}
+	f := &fetcher{root: opts.Root, staging: staging, src: src, lim: newLimiter(opts.BWLimit), meter: opts.Meter, jobs: opts.Jobs}
+	st, err := f.fetchAll(ctx, p.blobs)
+	res.Fetched, res.Reused, res.Bytes = st.fetched, st.reused, st.bytes
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(opts.Root)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := logdir.WritePending(opts.Root, pendingOf(p, next.N())); err != nil {
+		return err
+	}
+	in := &installer{root: root, rootDir: opts.Root, staging: logdir.StagingDir, blobAt: blobInStaging}
+	if err := in.install(p); err != nil {
+		return err
+	}
+	if err := logdir.Commit(opts.Root, old, next, signed); err != nil {
+		return err
+	}
+	res.Installed = len(p.install)
+	if err := processDeletes(opts, p.remove, next.State); err != nil {
+		return err
+	}
+	res.Removed = len(p.remove)
+	if err := logdir.ClearPending(opts.Root); err != nil {
+		return err
+	}
+	return clearStaging(opts.Root)
+}
+
+// processDeletes adds removed paths to the deletion schedule, due after the
+// delete delay, and deletes every path whose time has come and that the
+// current log (state, or loaded from disk when nil) does not name again.
+func processDeletes(opts Options, removed []string, state *journal.State) error {
+	ds, err := logdir.ReadDeletes(opts.Root)
+	if err != nil {
+		return err
+	}
+	due := opts.Now().Add(opts.DeleteDelay)
+	for _, p := range removed {
+		ds = append(ds, logdir.Deletion{Due: due, Path: p})
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	if err := logdir.WriteDeletes(opts.Root, ds); err != nil {
+		return err
+	}
+	if len(removed) > 0 { // the schedule now covers them
+		if err := logdir.ClearPending(opts.Root); err != nil {
+			return err
+		}
+	}
+	if state == nil {
+		l, err := logdir.Load(opts.Root, opts.Verifier)
+		if err != nil {
+			return err
+		}
+		state = l.State
+	}
+	live := func(p string) bool { _, ok := state.Lookup(p); return ok || state.IsDir(p) }
+	root, err := os.OpenRoot(opts.Root)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	var keep []logdir.Deletion
+	var now []string
+	for _, d := range ds {
+		switch {
+		case live(d.Path):
+		case d.Due.After(opts.Now()):
+			keep = append(keep, d)
+		default:
+			now = append(now, d.Path)
+		}
+	}
+	if err := removePaths(root, now); err != nil {
+		return err
+	}
+	return logdir.WriteDeletes(opts.Root, keep)
+}
+
+// refreshCheckpoint replaces the local checkpoint with an upstream one for
+// the same records that the origin signed later, so the mirror passes on the
+// origin's proof of life.
+func refreshCheckpoint(root string, have, got checkpoint.Checkpoint, signed []byte) error {
+	if !got.Time.After(have.Time) {
+		return nil
+	}
+	return safefile.WriteFile(filepath.Join(root, filepath.FromSlash(logdir.CheckpointPath)), signed, 0o644)
+}
+
+// httpSource adapts an upstream client to the fetcher.
+type httpSource struct{ c *upstream.Client }
+
+func (s httpSource) Open(ctx context.Context, p string, off int64) (io.ReadCloser, int64, error) {
+	return s.c.Open(ctx, p, off)
+}
+func (s httpSource) Name() string { return s.c.Base.String() }

@@ -1,0 +1,337 @@
+// Package upstream owns reading a published tree over HTTP(S): its signed
+// checkpoint, the tail of its journal by Range, and its files, each with a
+// size limit and deadlines so a slow or hostile server costs a bounded amount
+// of time and memory. It trusts nothing it reads: callers verify the
+// checkpoint's signature, the journal against the root and files against
+// their hashes.
+//
+// Many small files over a long link are latency-bound, so a Client keeps many
+// requests in flight on few connections: HTTP/2 over TLS, and HTTP/2 with
+// prior knowledge (h2c) over cleartext when the server speaks it, falling
+// back to HTTP/1.1 with a bounded pool of keep-alive connections.
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/pando-mirror/pando/internal/checkpoint"
+	"github.com/pando-mirror/pando/internal/journal"
+	"github.com/pando-mirror/pando/internal/logdir"
+)
+
+// Config bounds how a Client talks to a server.
+type Config struct {
+	Conns          int           // connections per server for HTTP/1.1; default 8
+	ConnectTimeout time.Duration // default 10s
+	HeaderTimeout  time.Duration // time to response headers; default 30s
+	IdleTimeout    time.Duration // longest pause inside a body; default 60s
+	UserAgent      string
+	TLS            *tls.Config // nil: system roots
+}
+
+func (c Config) withDefaults() Config {
+	if c.Conns <= 0 {
+		c.Conns = 8
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = 30 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "pando"
+	}
+	return c
+}
+
+// A Client reads one published tree at Base.
+type Client struct {
+	Base  *url.URL // ends in "/"
+	Proto string   // "HTTP/2", "h2c" or "HTTP/1.1", once a request succeeded
+	cfg   Config
+	http  *http.Client
+}
+
+// ParseBase parses an upstream URL and makes it a directory URL.
+func ParseBase(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("upstream %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("upstream %q: want http(s)://host/path/ with no user, query or fragment", raw)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		u.RawPath = ""
+	}
+	return u, nil
+}
+
+// Dial returns a client for the tree at raw. Over cleartext it tries HTTP/2
+// with prior knowledge first, by fetching the checkpoint, and falls back to
+// HTTP/1.1 if the server does not speak it.
+func Dial(ctx context.Context, raw string, cfg Config) (*Client, error) {
+	base, err := ParseBase(raw)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if base.Scheme == "http" {
+		c := &Client{Base: base, cfg: cfg, http: newHTTPClient(cfg, true)}
+		if err := c.probe(ctx); err == nil {
+			c.Proto = "h2c"
+			return c, nil
+		} else if ctx.Err() != nil {
+			return nil, err
+		}
+		c.http.CloseIdleConnections()
+	}
+	return &Client{Base: base, cfg: cfg, http: newHTTPClient(cfg, false)}, nil
+}
+
+// probe makes one cheap request to see whether the transport works at all.
+func (c *Client) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
+	defer cancel()
+	req, err := c.request(ctx, http.MethodHead, logdir.CheckpointPath, 0)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+func newHTTPClient(cfg Config, h2c bool) *http.Client {
+	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       cfg.TLS,
+		TLSHandshakeTimeout:   cfg.ConnectTimeout,
+		ResponseHeaderTimeout: cfg.HeaderTimeout,
+		MaxIdleConnsPerHost:   cfg.Conns,
+		MaxConnsPerHost:       cfg.Conns,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+		DisableCompression:    true, // bytes must arrive as published
+	}
+	if h2c {
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		t.Protocols = &p
+	}
+	return &http.Client{
+		Transport: t,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("more than 5 redirects")
+			}
+			return nil
+		},
+	}
+}
+
+// Close releases the client's idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// URL returns the URL of a tree path.
+func (c *Client) URL(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return c.Base.String() + strings.Join(segs, "/")
+}
+
+func (c *Client) request(ctx context.Context, method, p string, offset int64) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.URL(p), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	if offset > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+	}
+	return req, nil
+}
+
+// A StatusError is an HTTP response other than the one asked for.
+type StatusError struct {
+	URL    string
+	Status int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s: %d %s", e.URL, e.Status, http.StatusText(e.Status))
+}
+
+// get fetches p from offset and returns the body, positioned at offset, and
+// the offset it actually starts at (0 if the server ignored the Range).
+func (c *Client) get(ctx context.Context, p string, offset int64) (io.ReadCloser, int64, *http.Response, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	req, err := c.request(ctx, http.MethodGet, p, offset)
+	if err != nil {
+		cancel()
+		return nil, 0, nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		cancel()
+		return nil, 0, nil, err
+	}
+	if c.Proto == "" {
+		c.Proto = resp.Proto
+	}
+	start := int64(0)
+	switch {
+	case resp.StatusCode == http.StatusPartialContent && offset > 0:
+		start = offset
+		if got, ok := contentRangeStart(resp.Header.Get("Content-Range")); !ok || got != offset {
+			resp.Body.Close()
+			cancel()
+			return nil, 0, nil, fmt.Errorf("%s: Content-Range %q does not start at %d", req.URL, resp.Header.Get("Content-Range"), offset)
+		}
+	case resp.StatusCode == http.StatusOK:
+	default:
+		resp.Body.Close()
+		cancel()
+		return nil, 0, nil, &StatusError{URL: req.URL.String(), Status: resp.StatusCode}
+	}
+	return newIdleReader(resp.Body, cancel, c.cfg.IdleTimeout), start, resp, nil
+}
+
+func contentRangeStart(h string) (int64, bool) {
+	rest, ok := strings.CutPrefix(h, "bytes ")
+	if !ok {
+		return 0, false
+	}
+	first, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(first, 10, 64)
+	return n, err == nil
+}
+
+// Checkpoint fetches the tree's checkpoint and verifies its signature.
+func (c *Client) Checkpoint(ctx context.Context, v note.Verifier) (checkpoint.Checkpoint, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.HeaderTimeout+c.cfg.IdleTimeout)
+	defer cancel()
+	body, _, _, err := c.get(ctx, logdir.CheckpointPath, 0)
+	if err != nil {
+		return checkpoint.Checkpoint{}, nil, err
+	}
+	defer body.Close()
+	signed, err := readAtMost(body, checkpoint.MaxNoteSize)
+	if err != nil {
+		return checkpoint.Checkpoint{}, nil, fmt.Errorf("%s: %w", c.URL(logdir.CheckpointPath), err)
+	}
+	cp, err := checkpoint.Open(signed, v)
+	if err != nil {
+		return cp, nil, fmt.Errorf("%s: %w", c.URL(logdir.CheckpointPath), err)
+	}
+	return cp, signed, nil
+}
+
+// JournalTail fetches records first .. first+n-1 of the journal, given that
+// the local journal of first records is offset bytes long, by a Range
+// request for the bytes after offset.
+func (c *Client) JournalTail(ctx context.Context, offset, first, n int64) ([][]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	body, start, _, err := c.get(ctx, logdir.JournalPath, offset)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	if start == 0 && offset > 0 { // no Range support: skip what we have
+		if _, err := io.CopyN(io.Discard, body, offset); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.URL(logdir.JournalPath), err)
+		}
+	}
+	data, err := readAtMost(body, n*journal.MaxLineLen)
+	if err != nil && !errors.Is(err, errTooLarge) {
+		return nil, fmt.Errorf("%s: %w", c.URL(logdir.JournalPath), err)
+	}
+	lines, err := journal.Lines(data, first, n)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.URL(logdir.JournalPath), err)
+	}
+	return lines, nil
+}
+
+// Open fetches a tree path from offset. It returns the body and the offset
+// the body actually starts at, which is 0 if the server ignored the Range.
+func (c *Client) Open(ctx context.Context, p string, offset int64) (io.ReadCloser, int64, error) {
+	body, start, _, err := c.get(ctx, p, offset)
+	return body, start, err
+}
+
+var errTooLarge = errors.New("response larger than expected")
+
+func readAtMost(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return data[:limit], fmt.Errorf("%w (%d bytes)", errTooLarge, limit)
+	}
+	return data, nil
+}
+
+// idleReader cancels its request when no byte arrives for a while, so a
+// server that drips or stalls cannot hold a worker forever.
+type idleReader struct {
+	rc     io.ReadCloser
+	cancel context.CancelFunc
+	timer  *time.Timer
+	idle   time.Duration
+}
+
+func newIdleReader(rc io.ReadCloser, cancel context.CancelFunc, idle time.Duration) *idleReader {
+	return &idleReader{rc: rc, cancel: cancel, timer: time.AfterFunc(idle, cancel), idle: idle}
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if n > 0 {
+		r.timer.Reset(r.idle)
+	}
+	if err != nil && !errors.Is(err, io.EOF) && !r.timer.Stop() {
+		err = fmt.Errorf("no data for %v: %w", r.idle, err)
+	}
+	return n, err
+}
+
+func (r *idleReader) Close() error {
+	r.timer.Stop()
+	err := r.rc.Close()
+	r.cancel()
+	return err
+}
