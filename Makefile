@@ -1,0 +1,27 @@
+# pando: one static binary for a network of download mirrors.
+
+GO ?= go
+
+.PHONY: build test deps vet fuzz bench-sync clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -o bin/pando ./cmd/pando
+
+# test installs the Debian packages the tests drive (when missing and run as
+# root), then vets and runs every test with the race detector.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -timeout 20m ./...
+
+deps:
+	@sh scripts/install-deps.sh
+
+# fuzz runs every fuzz target briefly; the corpora live in testdata/fuzz.
+fuzz:
+	@sh scripts/fuzz.sh 20s
+
+bench-sync: build
+	$(GO) run ./bench/sync $(BENCH_FLAGS)
+
+clean:
+	rm -rf bin artifacts

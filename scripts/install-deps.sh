@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian packages pando's tests drive, when they are missing.
+# As root it uses apt-get; otherwise it names what is missing and stops.
+set -eu
+
+# command -> Debian package
+need="rsync:rsync curl:curl"
+
+missing=""
+for pair in $need; do
+	cmd=${pair%%:*}
+	pkg=${pair#*:}
+	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing Debian packages:$missing (run make test as root, or apt-get install them)" >&2
+	exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
