@@ -51,8 +51,9 @@ func ParseRate(s string) (int64, error) {
 }
 
 // A limiter shares one bandwidth cap among every transfer of a run. Tokens
-// are bytes; the burst, and so the most a transfer reads at once, is kept to
-// a fraction of a second's worth so the cap holds over short windows too.
+// are bytes. The burst is a tenth of a second's worth: enough to absorb
+// timer jitter between small reads, small enough that the cap holds within
+// 1% over any 10 s window.
 type limiter struct {
 	lim   *rate.Limiter
 	chunk int
@@ -63,7 +64,8 @@ func newLimiter(bytesPerSec int64) *limiter {
 		return nil
 	}
 	chunk := int(min(32<<10, max(1<<10, bytesPerSec/20)))
-	return &limiter{lim: rate.NewLimiter(rate.Limit(bytesPerSec), chunk), chunk: chunk}
+	burst := max(chunk, int(min(bytesPerSec/10, 1<<30))) // 1% over a 10 s window
+	return &limiter{lim: rate.NewLimiter(rate.Limit(bytesPerSec), burst), chunk: chunk}
 }
 
 // reader returns r limited by l; a nil l leaves r as it is.
@@ -80,12 +82,17 @@ type limitedReader struct {
 	l   *limiter
 }
 
+// Read reads at most one chunk, then waits until the cap allows the bytes
+// it read, so the rate over any window is at most the cap plus one chunk.
 func (r *limitedReader) Read(p []byte) (int, error) {
 	if len(p) > r.l.chunk {
 		p = p[:r.l.chunk]
 	}
-	if err := r.l.lim.WaitN(r.ctx, len(p)); err != nil {
-		return 0, err
+	n, err := r.r.Read(p)
+	if n > 0 {
+		if werr := r.l.lim.WaitN(r.ctx, n); werr != nil {
+			return n, werr
+		}
 	}
-	return r.r.Read(p)
+	return n, err
 }

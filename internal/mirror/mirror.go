@@ -76,7 +76,7 @@ func Sync(ctx context.Context, opts Options) (Result, error) {
 	defer lk.Unlock()
 
 	var errs []error
-	for _, up := range opts.Upstreams {
+	for i, up := range opts.Upstreams {
 		res, err := syncFrom(ctx, opts, up)
 		res.Seconds = time.Since(start).Seconds()
 		if err == nil {
@@ -85,7 +85,9 @@ func Sync(ctx context.Context, opts Options) (Result, error) {
 		if ctx.Err() != nil {
 			return res, err
 		}
-		opts.Log.Warn("upstream failed", "upstream", up, "err", err)
+		if i < len(opts.Upstreams)-1 {
+			opts.Log.Warn("upstream failed; trying the next", "upstream", up, "err", err)
+		}
 		errs = append(errs, err)
 	}
 	if len(errs) == 1 {
@@ -202,8 +204,8 @@ func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Check
 		return *res, err
 	}
 	if next.Checkpoint.Hash != upCP.Hash {
-		return *res, fmt.Errorf("%s: journal does not reproduce the signed root of %d records (tampered journal, or %w)",
-			res.Upstream, upCP.N, checkpoint.ErrFork)
+		return *res, fmt.Errorf("%s: journal records %d to %d do not reproduce the signed root: the journal was altered, or the log forked (%w)",
+			res.Upstream, old.N(), upCP.N-1, checkpoint.ErrFork)
 	}
 	suspect := make(map[string]bool)
 	if pending != nil {

@@ -251,6 +251,10 @@ func (c *Client) Checkpoint(ctx context.Context, v note.Verifier) (checkpoint.Ch
 		return checkpoint.Checkpoint{}, nil, fmt.Errorf("%s: %w", c.URL(logdir.CheckpointPath), err)
 	}
 	cp, err := checkpoint.Open(signed, v)
+	var unverified *note.UnverifiedNoteError
+	if errors.As(err, &unverified) {
+		return cp, nil, fmt.Errorf("%s: not signed by the origin's key %s: %w", c.URL(logdir.CheckpointPath), v.Name(), err)
+	}
 	if err != nil {
 		return cp, nil, fmt.Errorf("%s: %w", c.URL(logdir.CheckpointPath), err)
 	}

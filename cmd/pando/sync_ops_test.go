@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	mathrand "math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSyncLock runs two syncs of one mirror at once: the second exits at
+// once saying another sync holds the lock, and with --wait it queues.
+func TestSyncLock(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	randomFile(t, n.origin, "big.bin", 3<<20)
+	n.publish(t)
+	m := filepath.Join(n.dir, "mirror")
+
+	first := startSync(t, n, m, "--bwlimit", "1M") // holds the lock about 3 s
+	waitForFile(t, filepath.Join(m, ".pando", "local", "lock"))
+	time.Sleep(200 * time.Millisecond)
+
+	r := n.sync(t, n.url, m)
+	if r.code != 1 || !strings.Contains(r.stderr, "another sync holds the lock") {
+		t.Errorf("concurrent sync: exit %d, stderr %q; want exit 1 naming the lock", r.code, r.stderr)
+	}
+	if firstDone(first) {
+		t.Fatal("the first sync finished before the second tried: the test proves nothing")
+	}
+
+	r = n.sync(t, n.url, m, "--wait")
+	if r.code != 0 {
+		t.Errorf("sync --wait: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if !firstDone(first) {
+		t.Errorf("sync --wait returned while the first sync still ran")
+	}
+	if err := first.wait(); err != nil {
+		t.Errorf("first sync: %v", err)
+	}
+	n.verify(t, m)
+}
+
+// TestSyncBandwidthCap transfers a few tens of MB under --bwlimit and checks
+// the average rate stayed within 10% of the cap.
+func TestSyncBandwidthCap(t *testing.T) {
+	n := newNetwork(t, map[string]string{"readme": "x"})
+	const size, capBytes = 24 << 20, 8_000_000
+	for i := range 4 {
+		randomFile(t, n.origin, fmt.Sprintf("iso/part%d.bin", i), size/4)
+	}
+	n.publish(t)
+	m := filepath.Join(n.dir, "mirror")
+	start := time.Now()
+	if r := n.sync(t, n.url, m, "--bwlimit", "64Mbit", "--jobs", "4"); r.code != 0 {
+		t.Fatalf("sync: %s", r.stderr)
+	}
+	rate := float64(size) / time.Since(start).Seconds()
+	t.Logf("transferred %d bytes at %.0f bytes/s under a cap of %d", size, rate, int(capBytes))
+	if rate > capBytes*1.10 {
+		t.Errorf("average rate %.0f B/s exceeds the cap of %d B/s by more than 10%%", rate, capBytes)
+	}
+	n.verify(t, m)
+}
+
+// TestSyncSurvivesSIGKILL kills syncs at random moments, in a bounded loop
+// over several origin versions; after every kill the mirror must verify,
+// and a final run must complete.
+func TestSyncSurvivesSIGKILL(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	m := filepath.Join(n.dir, "mirror")
+	rng := mathrand.New(mathrand.NewPCG(1, uint64(time.Now().UnixNano())))
+	names := make([]string, 60)
+	for i := range names {
+		names[i] = fmt.Sprintf("pool/%02d/pkg-%d.bin", i%7, i)
+	}
+	const rounds = 10
+	kills := 0
+	for round := range rounds {
+		// A new origin version: add, replace in place and remove files.
+		for _, name := range names {
+			switch rng.IntN(4) {
+			case 0, 1:
+				randomFile(t, n.origin, name, 1+rng.IntN(64<<10))
+			case 2:
+				os.Remove(filepath.Join(n.origin, filepath.FromSlash(name)))
+			}
+		}
+		n.publish(t)
+		for attempt := range 3 {
+			s := startSync(t, n, m, "--bwlimit", "4M", "--jobs", "4")
+			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+			s.cmd.Process.Signal(syscall.SIGKILL)
+			if err := s.wait(); err != nil && strings.Contains(err.Error(), "killed") {
+				kills++
+			}
+			if r := pando(t, "verify", "--root", m, "--pubkey", n.pub, "--quiet"); r.code != 0 && !noLogYet(r) {
+				t.Fatalf("round %d attempt %d: verify after SIGKILL failed:\n%s%s", round, attempt, r.stdout, r.stderr)
+			}
+		}
+	}
+	if kills == 0 {
+		t.Fatal("no sync was ever killed mid-run: the test proves nothing")
+	}
+	t.Logf("%d syncs killed mid-run", kills)
+	if r := n.sync(t, n.url, m); r.code != 0 {
+		t.Fatalf("final sync: %s", r.stderr)
+	}
+	n.verify(t, m)
+	sameTree(t, n.origin, m)
+}
+
+// noLogYet reports a verify of a mirror killed before its first checkpoint.
+func noLogYet(r result) bool { return strings.Contains(r.stderr, "no signed log") }
+
+// running is a sync started in the background.
+type running struct {
+	cmd    *exec.Cmd
+	done   chan struct{}
+	err    error
+	stderr bytes.Buffer
+}
+
+func startSync(t *testing.T, n *network, root string, extra ...string) *running {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	args := append([]string{"mirror", "sync", "--upstream", n.url, "--root", root, "--pubkey", n.pub, "--quiet"}, extra...)
+	s := &running{cmd: exec.CommandContext(ctx, pandoBin, args...), done: make(chan struct{})}
+	s.cmd.Stderr = &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	go func() { s.err = s.cmd.Wait(); cancel(); close(s.done) }()
+	t.Cleanup(func() { s.cmd.Process.Kill(); <-s.done })
+	return s
+}
+
+func (s *running) wait() error {
+	<-s.done
+	if s.err != nil {
+		return fmt.Errorf("%w: %s", s.err, s.stderr.String())
+	}
+	return nil
+}
+
+func firstDone(s *running) bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func waitForFile(t *testing.T, name string) {
+	t.Helper()
+	for range 200 {
+		if _, err := os.Stat(name); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never appeared", name)
+}
