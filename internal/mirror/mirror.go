@@ -145,15 +145,7 @@ func syncFrom(ctx context.Context, opts Options, raw string) (Result, error) {
 	res.Protocol = c.Proto
 	src := httpSource{c}
 	return apply(ctx, opts, &res, upCP, upSigned, src, func(old *logdir.Log) (*logdir.Log, error) {
-		lines, err := c.JournalTail(ctx, int64(len(old.Journal)), old.N(), upCP.N-old.N())
-		if err != nil {
-			return nil, err
-		}
-		next, _, err := old.Extend(lines)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c.URL(logdir.JournalPath), err)
-		}
-		return next, nil
+		return c.Extend(ctx, old, upCP)
 	})
 }
 
@@ -203,9 +195,8 @@ func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Check
 	if err != nil {
 		return *res, err
 	}
-	if next.Checkpoint.Hash != upCP.Hash {
-		return *res, fmt.Errorf("%s: journal records %d to %d do not reproduce the signed root: the journal was altered, or the log forked (%w)",
-			res.Upstream, old.N(), upCP.N-1, checkpoint.ErrFork)
+	if next.Checkpoint.Hash != upCP.Hash { // extend checks this; never install on trust
+		return *res, fmt.Errorf("%s: extended log does not match the signed root: %w", res.Upstream, checkpoint.ErrFork)
 	}
 	suspect := make(map[string]bool)
 	if pending != nil {

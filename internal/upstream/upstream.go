@@ -289,6 +289,30 @@ func (c *Client) JournalTail(ctx context.Context, offset, first, n int64) ([][]b
 	return lines, nil
 }
 
+// Extend fetches the records the verified checkpoint cp adds to old, the
+// upstream's previous log as the caller holds it, and returns old extended by
+// them. It refuses a rollback or fork against old, and a journal that does
+// not reproduce cp's root (altered, or forked from old).
+func (c *Client) Extend(ctx context.Context, old *logdir.Log, cp checkpoint.Checkpoint) (*logdir.Log, error) {
+	if err := checkpoint.Compare(old.Checkpoint, cp); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Base, err)
+	}
+	lines, err := c.JournalTail(ctx, int64(len(old.Journal)), old.N(), cp.N-old.N())
+	if err != nil {
+		return nil, err
+	}
+	next, _, err := old.Extend(lines)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.URL(logdir.JournalPath), err)
+	}
+	if next.Checkpoint.Hash != cp.Hash {
+		return nil, fmt.Errorf("%s: journal records %d to %d do not reproduce the signed root: the journal was altered, or the log forked (%w)",
+			c.Base, old.N(), cp.N-1, checkpoint.ErrFork)
+	}
+	next.Checkpoint = cp
+	return next, nil
+}
+
 // Open fetches a tree path from offset. It returns the body and the offset
 // the body actually starts at, which is 0 if the server ignored the Range.
 func (c *Client) Open(ctx context.Context, p string, offset int64) (io.ReadCloser, int64, error) {
