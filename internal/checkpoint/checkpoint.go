@@ -20,13 +20,14 @@
 // origin re-signs with a fresh time on every publish, so a checkpoint's age
 // says how long ago its origin was last seen alive.
 //
-// For example, followed by the note's signature lines:
+// For example, the checkpoint over the three records of package journal's
+// example, followed by the note's signature lines:
 //
 //	pando checkpoint v1
 //	repo.example.org
 //	3
-//	VVnfKGbhVH6ZAw0BqMvKVcgqyiAlbKdcuXT3K5mRyEE=
-//	1700000000
+//	TRqnAOkpYzoKXO+VphVgybvKiW517c6Anfuz+6Y3FPA=
+//	1700000600
 //
 // Parse accepts exactly the text Format writes.
 package checkpoint
@@ -114,8 +115,8 @@ func Sign(c Checkpoint, signer note.Signer) ([]byte, error) {
 
 // Open verifies a signed checkpoint with verifier and parses it. Signature
 // errors are note's own (*note.UnverifiedNoteError, *note.InvalidSignatureError
-// and note.ErrMalformedNote), unchanged, so callers can tell a checkpoint
-// signed by another key from a damaged one.
+// and its unexported "malformed note" error), unchanged, so callers can tell a
+// checkpoint signed by another key from a damaged one.
 func Open(msg []byte, verifier note.Verifier) (Checkpoint, error) {
 	if len(msg) > MaxNoteSize {
 		return Checkpoint{}, fmt.Errorf("checkpoint of %d bytes exceeds %d", len(msg), MaxNoteSize)

@@ -21,7 +21,8 @@ func VerifierFromSignerKey(skey string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	parts := strings.Split(skey, "+")
+	// PRIVATE+KEY+name+hash+data: the name has no "+", the base64 data may.
+	parts := strings.SplitN(skey, "+", 5)
 	key, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
 	if err != nil || len(key) != 1+ed25519.SeedSize || key[0] != 1 {
 		return "", errors.New("signer key is not an Ed25519 key")
@@ -34,6 +35,10 @@ func VerifierFromSignerKey(skey string) (string, error) {
 // text or the name of a file holding one.
 func LoadVerifier(arg string) (note.Verifier, error) {
 	text := strings.TrimSpace(arg)
+	if strings.HasPrefix(text, "PRIVATE+KEY+") {
+		// Never quote a private key in an error: errors end up in logs.
+		return nil, errors.New("public key: got a private signing key, want its verifier key")
+	}
 	if v, err := note.NewVerifier(text); err == nil {
 		return v, nil
 	}

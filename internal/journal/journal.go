@@ -194,9 +194,10 @@ func ParseLine(line []byte) (Record, error) {
 		if len(f[5]) != 64 {
 			return r, fmt.Errorf("sha256 %q is not 64 hex digits", truncate(f[5]))
 		}
-		if _, err := hex.Decode(r.SHA256[:], f[5]); err != nil {
-			return r, fmt.Errorf("sha256 %q is not hex", truncate(f[5]))
+		if bytes.ContainsFunc(f[5], func(c rune) bool { return (c < '0' || c > '9') && (c < 'a' || c > 'f') }) {
+			return r, fmt.Errorf("sha256 %q is not lowercase hex", truncate(f[5]))
 		}
+		hex.Decode(r.SHA256[:], f[5])
 	case Symlink:
 		if r.MTime, err = parseInt("mtime", f[3]); err != nil {
 			return r, err
@@ -216,7 +217,7 @@ func ParseLine(line []byte) (Record, error) {
 
 // parseInt parses a canonical non-negative decimal number.
 func parseInt(field string, b []byte) (int64, error) {
-	if len(b) == 0 || len(b) > 19 || (len(b) > 1 && b[0] == '0') {
+	if len(b) == 0 || len(b) > 19 || (len(b) > 1 && b[0] == '0') || b[0] < '0' || b[0] > '9' {
 		return 0, fmt.Errorf("%s %q is not a canonical decimal number", field, truncate(b))
 	}
 	n, err := strconv.ParseInt(string(b), 10, 64)

@@ -43,8 +43,10 @@ func CheckPath(p string) error {
 }
 
 // CheckTarget reports whether target is a safe symlink target for the link at
-// linkPath: relative, and resolving (lexically) to a path inside the tree
-// other than the tree's root and MetaDir. The error names the link.
+// linkPath: relative, resolving (lexically) to a path inside the tree other
+// than the tree's root and MetaDir, and with ".." segments only before its
+// first name, so that no symlink met on the way can make it climb further
+// than it reads. The error names the link.
 func CheckTarget(linkPath, target string) error {
 	if err := checkText(target); err != nil {
 		return fmt.Errorf("symlink %q: target %q: %v", linkPath, target, err)
@@ -58,6 +60,19 @@ func CheckTarget(linkPath, target string) error {
 	}
 	if resolved == MetaDir || strings.HasPrefix(resolved, MetaDir+"/") {
 		return fmt.Errorf("symlink %q: target %q leads into %s", linkPath, target, MetaDir)
+	}
+	// A ".." after a name climbs out of whatever that name resolves to,
+	// which is not its lexical parent when the name is itself a symlink
+	// ("up" -> ".." makes "up/../../x" leave the tree). Leading ".."
+	// segments climb real directories, the link's own parents.
+	named := false
+	for _, s := range strings.Split(target, "/") {
+		switch {
+		case s == ".." && named:
+			return fmt.Errorf("symlink %q: target %q has a \"..\" segment after a name", linkPath, target)
+		case s != "" && s != "." && s != "..":
+			named = true
+		}
 	}
 	return nil
 }
@@ -73,7 +88,7 @@ func checkText(s string) error {
 	}
 	for _, r := range s {
 		switch {
-		case r < 0x20 || r == 0x7f:
+		case r < 0x20 || (r >= 0x7f && r < 0xa0): // C0, DEL and C1
 			return fmt.Errorf("control character %U", r)
 		case r == '\\':
 			return fmt.Errorf("backslash")
