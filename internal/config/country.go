@@ -1,0 +1,44 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// countries lists the officially assigned ISO 3166-1 alpha-2 codes, and XK
+// (Kosovo), which GeoIP databases use.
+const countries = "" +
+	"AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ " +
+	"BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ " +
+	"CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ " +
+	"DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR " +
+	"GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY " +
+	"HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP " +
+	"KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY " +
+	"MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ " +
+	"NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY " +
+	"QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ " +
+	"TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ " +
+	"VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW"
+
+// checkCountry reports whether code is an uppercase ISO 3166-1 alpha-2 code.
+func checkCountry(code string) error {
+	if len(code) != 2 || !isLetter(code[0]) || !isLetter(code[1]) {
+		return errors.New("want a two-letter ISO 3166-1 code, e.g. \"DE\"")
+	}
+	if up := strings.ToUpper(code); up != code {
+		return fmt.Errorf("must be upper case: %q", up)
+	}
+	if code == "UK" {
+		return errors.New("not an ISO 3166-1 code; the United Kingdom is \"GB\"")
+	}
+	for i := 0; i+2 <= len(countries); i += 3 {
+		if countries[i:i+2] == code {
+			return nil
+		}
+	}
+	return errors.New("not an ISO 3166-1 alpha-2 code")
+}
+
+func isLetter(b byte) bool { return b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z' }
