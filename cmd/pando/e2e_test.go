@@ -21,6 +21,10 @@ import (
 var pandoBin string
 
 func TestMain(m *testing.M) {
+	if bin := os.Getenv("PANDO_TEST_BIN"); bin != "" { // a prebuilt binary, for repeated runs
+		pandoBin = bin
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "pando-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

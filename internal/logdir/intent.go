@@ -30,9 +30,10 @@ const (
 // A Pending intent is written by a sync just before it starts replacing files
 // in the served tree, and removed once the new checkpoint is in place. While
 // it exists, the tree may hold, at each Install path, either the bytes its
-// current checkpoint names or the bytes the intent names; Remove lists the
-// paths the new state no longer has. Verify and the next sync read it to know
-// what an interrupted run was doing.
+// current checkpoint names or the bytes an Install entry for that path names
+// (several entries for one path when runs towards different states were
+// interrupted in turn); Remove lists paths the new state no longer has.
+// Verify and the next sync read it to know what interrupted runs were doing.
 type Pending struct {
 	Records int64         `json:"records"` // the new checkpoint's record count
 	Install []PendingFile `json:"install"`
@@ -54,6 +55,36 @@ func (f PendingFile) Matches(r journal.Record) bool {
 		return f.Target == r.Target && f.SHA256 == ""
 	}
 	return f.Target == "" && f.Size == r.Size && f.SHA256 == hex.EncodeToString(r.SHA256[:])
+}
+
+// Merge returns p extended by what an earlier, unfinished intent allowed, so
+// that the files that run left in place stay accounted for until a run
+// completes. A nil earlier intent leaves p as it is.
+func (p *Pending) Merge(earlier *Pending) *Pending {
+	if earlier == nil {
+		return p
+	}
+	seen := make(map[PendingFile]bool, len(p.Install))
+	for _, f := range p.Install {
+		seen[f] = true
+	}
+	for _, f := range earlier.Install {
+		if !seen[f] {
+			p.Install = append(p.Install, f)
+			seen[f] = true
+		}
+	}
+	removed := make(map[string]bool, len(p.Remove))
+	for _, r := range p.Remove {
+		removed[r] = true
+	}
+	for _, r := range earlier.Remove {
+		if !removed[r] {
+			p.Remove = append(p.Remove, r)
+			removed[r] = true
+		}
+	}
+	return p
 }
 
 // WritePending records the intent durably.

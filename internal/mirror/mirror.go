@@ -205,21 +205,43 @@ func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Check
 		}
 	}
 	p := makePlan(old.State, next.State, suspect)
-	if pending != nil && pending.Records == old.N() {
-		// The interrupted run committed its checkpoint but may not have
-		// scheduled its removals.
-		p.remove = append(p.remove, pending.Remove...)
-	}
-	if err := stageAndInstall(ctx, opts, res, p, src, old, next, upSigned); err != nil {
+	p.remove = append(p.remove, leftovers(pending, old.State, next.State)...)
+	if err := stageAndInstall(ctx, opts, res, p, pending, src, old, next, upSigned); err != nil {
 		return *res, err
 	}
 	res.RecordsAfter = next.N()
 	return *res, nil
 }
 
+// leftovers returns the paths an interrupted run may have left in the tree
+// that neither the old state nor the new one names: files it installed for a
+// state that has since moved on, and removals it never carried out.
+func leftovers(pending *logdir.Pending, have, want *journal.State) []string {
+	if pending == nil {
+		return nil
+	}
+	var out []string
+	consider := func(p string) {
+		if _, ok := want.Lookup(p); ok || want.IsDir(p) {
+			return
+		}
+		if _, ok := have.Lookup(p); ok {
+			return // makePlan already removes it
+		}
+		out = append(out, p)
+	}
+	for _, f := range pending.Install {
+		consider(f.Path)
+	}
+	for _, p := range pending.Remove {
+		consider(p)
+	}
+	return out
+}
+
 // stageAndInstall fetches what p needs, then commits it: the two-stage
 // publish of DESIGN.md step 6.
-func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, src source,
+func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pending *logdir.Pending, src source,
 	old, next *logdir.Log, signed []byte) error {
 	staging := filepath.Join(opts.Root, filepath.FromSlash(logdir.StagingDir))
 	if err := os.MkdirAll(staging, 0o755); err != nil {
@@ -239,7 +261,7 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, src
 		return err
 	}
 	defer root.Close()
-	if err := logdir.WritePending(opts.Root, pendingOf(p, next.N())); err != nil {
+	if err := logdir.WritePending(opts.Root, pendingOf(p, next.N()).Merge(pending)); err != nil {
 		return err
 	}
 	in := &installer{root: root, rootDir: opts.Root, staging: logdir.StagingDir, blobAt: blobInStaging}

@@ -70,11 +70,11 @@ func Tree(ctx context.Context, root string, v note.Verifier, m *progress.Meter) 
 		return nil, err
 	}
 	r := &Report{Checkpoint: l.Checkpoint, Records: l.N()}
-	alt := make(map[string]logdir.PendingFile)
+	alt := make(map[string][]logdir.PendingFile)
 	tolerated := make(map[string]bool)
 	if pending != nil {
 		for _, f := range pending.Install {
-			alt[f.Path] = f
+			alt[f.Path] = append(alt[f.Path], f)
 			tolerated[f.Path] = true
 		}
 		for _, p := range pending.Remove {
@@ -100,7 +100,7 @@ func Tree(ctx context.Context, root string, v note.Verifier, m *progress.Meter) 
 }
 
 // checkLive checks every live path, hashing files on all cores.
-func checkLive(ctx context.Context, tree *os.Root, st *journal.State, alt map[string]logdir.PendingFile, r *Report, m *progress.Meter) error {
+func checkLive(ctx context.Context, tree *os.Root, st *journal.State, alt map[string][]logdir.PendingFile, r *Report, m *progress.Meter) error {
 	var mu sync.Mutex
 	report := func(p Problem) { mu.Lock(); r.Problems = append(r.Problems, p); mu.Unlock() }
 	paths := st.Paths()
@@ -120,12 +120,13 @@ func checkLive(ctx context.Context, tree *os.Root, st *journal.State, alt map[st
 				return err
 			}
 			prob, ok := checkOne(tree, e.Record, m)
-			if !ok {
-				if a, has := alt[p]; has {
-					if _, ok2 := checkOne(tree, pendingRecord(a), m); ok2 {
-						return nil
-					}
+			for _, a := range alt[p] {
+				if ok {
+					break
 				}
+				_, ok = checkOne(tree, pendingRecord(a), m)
+			}
+			if !ok {
 				report(prob)
 			}
 			m.Item()

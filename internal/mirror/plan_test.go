@@ -1,0 +1,80 @@
+package mirror
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/pando-mirror/pando/internal/journal"
+	"github.com/pando-mirror/pando/internal/logdir"
+)
+
+func file(p string, b byte) journal.Record {
+	return journal.Record{Kind: journal.File, Path: p, Size: 1, SHA256: [32]byte{b}, MTime: 1}
+}
+
+func state(t *testing.T, recs ...journal.Record) *journal.State {
+	t.Helper()
+	s := journal.NewState()
+	for _, r := range recs {
+		if err := s.Apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func paths(rs []journal.Record) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Path)
+	}
+	return out
+}
+
+func TestMakePlan(t *testing.T) {
+	have := state(t, file("a", 1), file("b", 2), file("c", 3))
+	want := state(t, file("a", 1), file("b", 9), file("d", 3), file("e", 7), file("f", 7))
+	p := makePlan(have, want, nil)
+	if got := paths(p.install); !reflect.DeepEqual(got, []string{"b", "d", "e", "f"}) {
+		t.Errorf("install = %v, want b (changed), d (new), e and f (new, same bytes)", got)
+	}
+	if !reflect.DeepEqual(p.remove, []string{"c"}) {
+		t.Errorf("remove = %v, want [c]", p.remove)
+	}
+	byHash := map[byte]blob{}
+	for _, b := range p.blobs {
+		byHash[b.sha[0]] = b
+	}
+	if b := byHash[3]; b.local != "c" {
+		t.Errorf("d's bytes should be reused from c, got local %q", b.local)
+	}
+	if b := byHash[7]; b.uses != 2 || b.local != "" {
+		t.Errorf("e and f share one fetched blob: %+v", b)
+	}
+	if len(p.blobs) != 3 {
+		t.Errorf("%d blobs, want 3 (9, 3, 7)", len(p.blobs))
+	}
+
+	// A path an interrupted run was replacing is installed again even though
+	// the log says it already holds the right bytes, and is never a source.
+	p = makePlan(have, have, map[string]bool{"a": true})
+	if got := paths(p.install); !reflect.DeepEqual(got, []string{"a"}) || p.blobs[0].local != "" {
+		t.Errorf("suspect a: install %v, blob %+v", got, p.blobs)
+	}
+}
+
+func TestLeftovers(t *testing.T) {
+	have := state(t, file("a", 1))
+	want := state(t, file("a", 1), file("dir/x", 2))
+	pending := &logdir.Pending{
+		Install: []logdir.PendingFile{{Path: "gone-since"}, {Path: "dir/x"}, {Path: "a"}},
+		Remove:  []string{"old", "dir"},
+	}
+	got := leftovers(pending, have, want)
+	if !reflect.DeepEqual(got, []string{"gone-since", "old"}) {
+		t.Errorf("leftovers = %v, want the installed-then-dropped path and the unfinished removal", got)
+	}
+	if leftovers(nil, have, want) != nil {
+		t.Error("no pending intent, no leftovers")
+	}
+}
