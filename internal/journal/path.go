@@ -36,7 +36,7 @@ func CheckPath(p string) error {
 			return fmt.Errorf("path %q: segment longer than %d bytes", p, MaxSegmentLen)
 		}
 	}
-	if segs[0] == MetaDir {
+	if strings.EqualFold(segs[0], MetaDir) { // also on case-insensitive file systems
 		return fmt.Errorf("path %q: inside the reserved %s directory", p, MetaDir)
 	}
 	return nil
@@ -58,7 +58,7 @@ func CheckTarget(linkPath, target string) error {
 	if resolved == "." || resolved == ".." || strings.HasPrefix(resolved, "../") {
 		return fmt.Errorf("symlink %q: target %q leads outside the tree", linkPath, target)
 	}
-	if resolved == MetaDir || strings.HasPrefix(resolved, MetaDir+"/") {
+	if first, _, _ := strings.Cut(resolved, "/"); strings.EqualFold(first, MetaDir) {
 		return fmt.Errorf("symlink %q: target %q leads into %s", linkPath, target, MetaDir)
 	}
 	// A ".." after a name climbs out of whatever that name resolves to,

@@ -53,6 +53,7 @@ func TestCheckPath(t *testing.T) {
 		{"reserved dir", ".pando", `path ".pando": inside the reserved .pando directory`},
 		{"inside reserved dir", ".pando/checkpoint", `path ".pando/checkpoint": inside the reserved .pando directory`},
 		{"local state", ".pando/local/lock", `path ".pando/local/lock": inside the reserved .pando directory`},
+		{"reserved dir in other case", ".PANDO/checkpoint", `path ".PANDO/checkpoint": inside the reserved .pando directory`},
 		{"too long", tooLong, fmt.Sprintf("path %q: longer than %d bytes", tooLong, MaxPathLen)},
 		{"segment too long", seg + "s", fmt.Sprintf("path %q: segment longer than %d bytes", seg+"s", MaxSegmentLen)},
 		{"too deep", tooDeep, fmt.Sprintf("path %q: more than %d segments", tooDeep, MaxDepth)},
@@ -97,6 +98,7 @@ func TestCheckTarget(t *testing.T) {
 		{"absolute", "l", "/etc/passwd", `symlink "l": target "/etc/passwd" is absolute`},
 		{"absolute root", "l", "/", `symlink "l": target "/" is absolute`},
 		{"into reserved dir", "l", ".pando/checkpoint", `symlink "l": target ".pando/checkpoint" leads into .pando`},
+		{"into reserved dir in other case", "l", ".Pando/local", `symlink "l": target ".Pando/local" leads into .pando`},
 		{"reserved dir itself", "d/l", "../.pando", `symlink "d/l": target "../.pando" leads into .pando`},
 		{"into reserved dir by a detour", "d/l", "../x/../.pando/local", `symlink "d/l": target "../x/../.pando/local" leads into .pando`},
 		// "up" -> ".." at x/y/up resolves to x, so the kernel reads

@@ -77,8 +77,8 @@ func lock(ctx context.Context, name, owner string, wait bool) (*Lock, error) {
 		case <-tick.C:
 		}
 	}
+	f.Truncate(0) // a previous holder's note must not name the wrong owner
 	if owner != "" {
-		f.Truncate(0)
 		f.WriteAt([]byte(owner+" pid "+strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &Lock{f: f}, nil
