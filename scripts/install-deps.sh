@@ -4,7 +4,7 @@
 set -eu
 
 # command -> Debian package
-need="rsync:rsync curl:curl"
+need="rsync:rsync curl:curl chromium:chromium"
 
 missing=""
 for pair in $need; do
