@@ -62,7 +62,7 @@ func runMirrorSync(ctx context.Context, e *env, args []string) error {
 	fs.Var(&ups, "upstream", "upstream tree URL; repeat to give fall-backs (required)")
 	root := fs.String("root", "", "the mirror tree (required)")
 	pubkey := fs.String("pubkey", "", "the origin's public key: a file or the key text (required)")
-	jobs := fs.Int("jobs", 16, "files fetched at once")
+	jobs := fs.Int("jobs", 64, "files fetched at once (HTTP/2 streams share one connection; HTTP/1.1 uses up to 8 connections)")
 	bw := fs.String("bwlimit", "", "bandwidth cap shared by all transfers: bytes/s (8M, 512k) or bits/s (70Mbit)")
 	delay := fs.Duration("delete-delay", 0, "keep files removed upstream this long before deleting them")
 	wait := fs.Bool("wait", false, "wait for a running sync of the same tree instead of exiting")

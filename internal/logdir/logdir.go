@@ -180,9 +180,14 @@ func Commit(root string, old, next *Log, signed []byte) error {
 			return err
 		}
 		name := filepath.Join(root, filepath.FromSlash(TilePrefix+t.Path()))
-		if err := safefile.WriteFile(name, data, 0o644); err != nil {
+		if err := safefile.WriteFileUnsynced(name, data, 0o644); err != nil {
 			return err
 		}
+	}
+	// One flush for the tiles (and whatever the caller wrote unsynced)
+	// before the checkpoint that covers them.
+	if err := safefile.SyncFS(root); err != nil {
+		return err
 	}
 	name := filepath.Join(root, filepath.FromSlash(CheckpointPath))
 	return safefile.WriteFile(name, signed, 0o644)

@@ -46,7 +46,7 @@ func (in *installer) install(p plan) error {
 			return fmt.Errorf("install %s: %w", r.Path, err)
 		}
 	}
-	return safefile.SyncDir(in.rootDir)
+	return safefile.SyncFS(in.rootDir)
 }
 
 // file moves the staged blob for r to r.Path, or copies it when another
@@ -93,11 +93,7 @@ func (in *installer) copyFile(src, dst string) error {
 		d.Close()
 		return err
 	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
+	return d.Close() // made durable by the SyncFS that ends install
 }
 
 // clearWay makes room for a file at p: every parent must be a directory and

@@ -39,7 +39,7 @@ type Options struct {
 	Root        string
 	Upstreams   []string      // tried in order until one serves a usable state
 	Verifier    note.Verifier // the origin's public key
-	Jobs        int           // files fetched at once; default 16
+	Jobs        int           // files fetched at once; default 64
 	BWLimit     int64         // bytes per second shared by all transfers; 0: none
 	DeleteDelay time.Duration // keep removed files this long before deleting them
 	Wait        bool          // wait for a concurrent run instead of failing
@@ -98,7 +98,7 @@ func Sync(ctx context.Context, opts Options) (Result, error) {
 
 func withDefaults(o Options) Options {
 	if o.Jobs <= 0 {
-		o.Jobs = 16
+		o.Jobs = 64
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -142,7 +142,7 @@ func syncFrom(ctx context.Context, opts Options, raw string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Protocol = c.Proto
+	res.Protocol = c.Proto // of the first response
 	src := httpSource{c}
 	return apply(ctx, opts, &res, upCP, upSigned, src, func(old *logdir.Log) (*logdir.Log, error) {
 		return c.Extend(ctx, old, upCP)
@@ -254,6 +254,10 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 		return err
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Every staged file durable before the intent that names them.
+	if err := safefile.SyncFS(staging); err != nil {
 		return err
 	}
 	root, err := os.OpenRoot(opts.Root)

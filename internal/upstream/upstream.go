@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -63,9 +64,12 @@ func (c Config) withDefaults() Config {
 // A Client reads one published tree at Base.
 type Client struct {
 	Base  *url.URL // ends in "/"
-	Proto string   // "HTTP/2", "h2c" or "HTTP/1.1", once a request succeeded
+	Proto string   // the protocol of the first response, e.g. "HTTP/2.0" or "HTTP/1.1"
 	cfg   Config
 	http  *http.Client
+
+	mu  sync.Mutex
+	h2c *http.Client // HTTP/2 with prior knowledge; nil once it failed or over TLS
 }
 
 // ParseBase parses an upstream URL and makes it a directory URL.
@@ -87,42 +91,43 @@ func ParseBase(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// Dial returns a client for the tree at raw. Over cleartext it tries HTTP/2
-// with prior knowledge first, by fetching the checkpoint, and falls back to
-// HTTP/1.1 if the server does not speak it.
+// Dial returns a client for the tree at raw. It makes no request: over
+// cleartext, the first request tries HTTP/2 with prior knowledge (h2c) and
+// falls back to HTTP/1.1 for good if the server does not speak it, so an
+// up-to-date sync costs one request.
 func Dial(ctx context.Context, raw string, cfg Config) (*Client, error) {
 	base, err := ParseBase(raw)
 	if err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	c := &Client{Base: base, cfg: cfg, http: newHTTPClient(cfg, false)}
 	if base.Scheme == "http" {
-		c := &Client{Base: base, cfg: cfg, http: newHTTPClient(cfg, true)}
-		if err := c.probe(ctx); err == nil {
-			c.Proto = "h2c"
-			return c, nil
-		} else if ctx.Err() != nil {
-			return nil, err
-		}
-		c.http.CloseIdleConnections()
+		c.h2c = newHTTPClient(cfg, true)
 	}
-	return &Client{Base: base, cfg: cfg, http: newHTTPClient(cfg, false)}, nil
+	return c, nil
 }
 
-// probe makes one cheap request to see whether the transport works at all.
-func (c *Client) probe(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
-	defer cancel()
-	req, err := c.request(ctx, http.MethodHead, logdir.CheckpointPath, 0)
-	if err != nil {
-		return err
+// do sends req, over h2c first when that is still untried or known to work.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	h2c := c.h2c
+	c.mu.Unlock()
+	if h2c == nil {
+		return c.http.Do(req)
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
+	resp, err := h2c.Do(req)
+	if err == nil || req.Context().Err() != nil {
+		return resp, err
 	}
-	resp.Body.Close()
-	return nil
+	// The server does not speak HTTP/2 in clear text: use HTTP/1.1 from now on.
+	c.mu.Lock()
+	if c.h2c == h2c {
+		c.h2c = nil
+		h2c.CloseIdleConnections()
+	}
+	c.mu.Unlock()
+	return c.http.Do(req.Clone(req.Context()))
 }
 
 func newHTTPClient(cfg Config, h2c bool) *http.Client {
@@ -156,7 +161,14 @@ func newHTTPClient(cfg Config, h2c bool) *http.Client {
 }
 
 // Close releases the client's idle connections.
-func (c *Client) Close() { c.http.CloseIdleConnections() }
+func (c *Client) Close() {
+	c.http.CloseIdleConnections()
+	c.mu.Lock()
+	if c.h2c != nil {
+		c.h2c.CloseIdleConnections()
+	}
+	c.mu.Unlock()
+}
 
 // URL returns the URL of a tree path.
 func (c *Client) URL(p string) string {
@@ -198,14 +210,16 @@ func (c *Client) get(ctx context.Context, p string, offset int64) (io.ReadCloser
 		cancel()
 		return nil, 0, nil, err
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		cancel()
 		return nil, 0, nil, err
 	}
+	c.mu.Lock()
 	if c.Proto == "" {
 		c.Proto = resp.Proto
 	}
+	c.mu.Unlock()
 	start := int64(0)
 	switch {
 	case resp.StatusCode == http.StatusPartialContent && offset > 0:
