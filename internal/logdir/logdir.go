@@ -174,20 +174,22 @@ func Commit(root string, old, next *Log, signed []byte) error {
 		return err
 	}
 	hr := next.HashReader()
+	dirs := make(map[string]bool)
 	for _, t := range tlog.NewTiles(TileHeight, old.N(), next.N()) {
 		data, err := tlog.ReadTileData(t, hr)
 		if err != nil {
 			return err
 		}
 		name := filepath.Join(root, filepath.FromSlash(TilePrefix+t.Path()))
-		if err := safefile.WriteFileUnsynced(name, data, 0o644); err != nil {
+		if err := safefile.WriteFileNoDirSync(name, data, 0o644); err != nil {
 			return err
 		}
+		dirs[filepath.Dir(name)] = true
 	}
-	// One flush for the tiles (and whatever the caller wrote unsynced)
-	// before the checkpoint that covers them.
-	if err := safefile.SyncFS(root); err != nil {
-		return err
+	for d := range dirs { // the tiles' names durable before the checkpoint that covers them
+		if err := safefile.SyncDir(d); err != nil {
+			return err
+		}
 	}
 	name := filepath.Join(root, filepath.FromSlash(CheckpointPath))
 	return safefile.WriteFile(name, signed, 0o644)

@@ -138,6 +138,9 @@ func (f *fetcher) copyLocal(b blob, final string) error {
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(dst, h), src)
+	if err == nil {
+		err = dst.Sync()
+	}
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
@@ -196,10 +199,13 @@ func (f *fetcher) download(ctx context.Context, b blob, final string) (int64, er
 		os.Remove(part)
 		return n, &HashMismatchError{Path: b.from, Upstream: f.src.Name(), Want: b.hex(), Got: got}
 	}
+	if err := out.Sync(); err != nil {
+		return n, err
+	}
 	if err := out.Close(); err != nil {
 		return n, err
 	}
-	return n, os.Rename(part, final) // made durable by one SyncFS after all are staged
+	return n, os.Rename(part, final) // the name is made durable by one SyncDir after all are staged
 }
 
 // hashPrefix feeds the bytes a previous run already fetched into h and

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -32,7 +33,9 @@ func (in *installer) install(p plan) error {
 	for _, b := range p.blobs {
 		in.uses[b.sha] = b.uses
 	}
+	dirs := map[string]bool{in.staging: true}
 	for _, r := range p.install {
+		dirs[path.Dir(r.Path)] = true
 		if err := in.clearWay(r.Path); err != nil {
 			return fmt.Errorf("install %s: %w", r.Path, err)
 		}
@@ -46,7 +49,12 @@ func (in *installer) install(p plan) error {
 			return fmt.Errorf("install %s: %w", r.Path, err)
 		}
 	}
-	return safefile.SyncFS(in.rootDir)
+	for d := range dirs { // every rename durable before the checkpoint that covers it
+		if err := safefile.SyncDir(filepath.Join(in.rootDir, filepath.FromSlash(d))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // file moves the staged blob for r to r.Path, or copies it when another
@@ -93,7 +101,11 @@ func (in *installer) copyFile(src, dst string) error {
 		d.Close()
 		return err
 	}
-	return d.Close() // made durable by the SyncFS that ends install
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
 }
 
 // clearWay makes room for a file at p: every parent must be a directory and

@@ -256,8 +256,9 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// Every staged file durable before the intent that names them.
-	if err := safefile.SyncFS(staging); err != nil {
+	// Every staged file's name durable before the intent that names them
+	// (their bytes were synced as each was written).
+	if err := safefile.SyncDir(staging); err != nil {
 		return err
 	}
 	root, err := os.OpenRoot(opts.Root)

@@ -10,8 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
 )
 
 // WriteFile writes data to name so that a crash at any point leaves either
@@ -26,7 +24,11 @@ func WriteFile(name string, data []byte, perm os.FileMode) error {
 }
 
 // Write is WriteFile with the contents produced by fill.
-func Write(name string, perm os.FileMode, fill func(io.Writer) error) (err error) {
+func Write(name string, perm os.FileMode, fill func(io.Writer) error) error {
+	return write(name, perm, true, fill)
+}
+
+func write(name string, perm os.FileMode, syncDir bool, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -55,6 +57,9 @@ func Write(name string, perm os.FileMode, fill func(io.Writer) error) (err error
 	}
 	if err := os.Rename(f.Name(), name); err != nil {
 		return err
+	}
+	if !syncDir {
+		return nil
 	}
 	return SyncDir(dir)
 }
@@ -90,46 +95,13 @@ func SyncDir(dir string) error {
 	return nil
 }
 
-// SyncFS makes every write to the file system holding path durable, with one
-// syncfs(2). Work that writes many files (a sync staging thousands) writes
-// them without fsync each and calls SyncFS once before the step that must
-// not precede their durability, which costs one flush instead of thousands.
-func SyncFS(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
+// WriteFileNoDirSync is WriteFile without the fsync of the directory: the
+// file's bytes are durable when it returns, its name once the caller has
+// called SyncDir on the directory. Writers of many files in few
+// directories pay one directory sync each instead of one per file.
+func WriteFileNoDirSync(name string, data []byte, perm os.FileMode) error {
+	return write(name, perm, false, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	defer f.Close()
-	if err := unix.Syncfs(int(f.Fd())); err != nil {
-		return fmt.Errorf("syncfs %s: %w", path, err)
-	}
-	return nil
-}
-
-// WriteFileUnsynced writes data to name through a temporary file and a
-// rename, so readers never see a partial file, but without fsync: the caller
-// makes it durable with SyncFS before anything depends on it.
-func WriteFileUnsynced(name string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(name)+"-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	})
 }
