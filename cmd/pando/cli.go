@@ -48,6 +48,7 @@ func commands() []command {
 		{"mirror", "keep a mirror in sync with its upstream (mirror sync)", runMirror},
 		{"verify", "check a tree against its own signed checkpoint", runVerify},
 		{"mirrors", "import or export the mirror registry (Tails-style mirrors.json)", runMirrors},
+		{"get", "download a file through the mirror network and verify it against the signed log", runGet},
 	}
 }
 
