@@ -5,12 +5,17 @@ set -eu
 
 # command -> Debian package
 need="rsync:rsync curl:curl chromium:chromium"
+# Debian packages with no command of their own, checked with dpkg -s
+pkgs="python3-pyftpdlib"
 
 missing=""
 for pair in $need; do
 	cmd=${pair%%:*}
 	pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+for pkg in $pkgs; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
 done
 [ -z "$missing" ] && exit 0
 
