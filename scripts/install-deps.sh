@@ -4,9 +4,11 @@
 set -eu
 
 # command -> Debian package
-need="rsync:rsync curl:curl chromium:chromium"
+need="rsync:rsync curl:curl chromium:chromium aria2c:aria2 mvn:maven"
 # Debian packages with no command of their own, checked with dpkg -s
-pkgs="python3-pyftpdlib"
+# (junit4: Debian's maven-dependency-plugin needs junit:junit:4.x at run time
+# but its package does not pull it in)
+pkgs="python3-pyftpdlib libmaven-dependency-plugin-java junit4"
 
 missing=""
 for pair in $need; do
