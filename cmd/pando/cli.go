@@ -47,6 +47,7 @@ func commands() []command {
 		{"serve", "serve a tree (origin or mirror) over HTTP or HTTPS", runServe},
 		{"mirror", "keep a mirror in sync with its upstream (mirror sync)", runMirror},
 		{"verify", "check a tree against its own signed checkpoint", runVerify},
+		{"restore", "rebuild a lost origin from its mirrors, verified against the newest signed checkpoint they hold", runRestore},
 		{"check", "check every mirror against the origin's signed log (one pass)", runCheck},
 		{"mirrors", "import or export the mirror registry (Tails-style mirrors.json)", runMirrors},
 		{"get", "download a file through the mirror network and verify it against the signed log", runGet},

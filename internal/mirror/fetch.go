@@ -51,7 +51,15 @@ type source interface {
 	Name() string
 }
 
+// A location is a source and the tree path at which it should hold a blob.
+type location struct {
+	src  source
+	path string
+}
+
 // fetcher stages blobs: each verified blob ends up as staging/<sha256-hex>.
+// A blob comes from src at its from path, or, when locate is set, from the
+// locations it returns, tried in order until one serves the right bytes.
 type fetcher struct {
 	root    string
 	staging string
@@ -59,6 +67,11 @@ type fetcher struct {
 	lim     *limiter
 	meter   *progress.Meter
 	jobs    int
+
+	locate func(b blob) []location
+	// tried, when set, is told the outcome of every download attempt:
+	// n bytes received from loc, and err nil if they were the blob.
+	tried func(b blob, loc location, n int64, err error)
 }
 
 // stats counts what a fetch did.
@@ -69,14 +82,24 @@ type stats struct {
 
 func (f *fetcher) stagedName(b blob) string { return filepath.Join(f.staging, b.hex()) }
 
-// fetchAll stages every blob, jobs at a time.
+// fetchAll stages every blob, jobs at a time, and stops at the first blob
+// that cannot be staged.
 func (f *fetcher) fetchAll(ctx context.Context, blobs []blob) (stats, error) {
-	var st stats
+	st, _, err := f.fetchEach(ctx, blobs, false)
+	return st, err
+}
+
+// fetchEach stages every blob, jobs at a time. With keepGoing, a blob that
+// cannot be staged does not stop the others: its error is returned at its
+// index in errs, and err is only the context's. Without it, the first failure
+// stops the rest and is returned as err.
+func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (st stats, errs []error, err error) {
 	type result struct {
 		kind  int // 0 staged already, 1 reused, 2 fetched
 		bytes int64
 	}
 	results := make([]result, len(blobs))
+	errs = make([]error, len(blobs))
 	var total int64
 	for _, b := range blobs {
 		total += b.size
@@ -89,22 +112,26 @@ func (f *fetcher) fetchAll(ctx context.Context, blobs []blob) (stats, error) {
 			kind, n, err := f.stage(gctx, b)
 			results[i] = result{kind, n}
 			f.meter.Item()
+			if err != nil && keepGoing && gctx.Err() == nil {
+				errs[i], err = err, nil
+			}
 			return err
 		})
 	}
-	err := g.Wait()
-	for _, r := range results {
-		switch r.kind {
-		case 0:
+	err = g.Wait()
+	for i, r := range results {
+		switch {
+		case errs[i] != nil:
+		case r.kind == 0:
 			st.staged++
-		case 1:
+		case r.kind == 1:
 			st.reused++
-		case 2:
+		case r.kind == 2:
 			st.fetched++
 		}
 		st.bytes += r.bytes
 	}
-	return st, err
+	return st, errs, err
 }
 
 // stage makes one blob available in staging: already there, copied from a
@@ -155,57 +182,121 @@ func (f *fetcher) copyLocal(b blob, final string) error {
 	return os.Rename(part, final)
 }
 
-// download fetches b into final, resuming from final+".part" if a previous
-// run left one, and renames it to final only once size and hash are right.
+// download fetches b into final from the first of its locations that
+// serves the right bytes. One location's error is returned as it is; when
+// every one of several fails, an *UnavailableError lists them all.
 func (f *fetcher) download(ctx context.Context, b blob, final string) (int64, error) {
+	locs := []location{{f.src, b.from}}
+	if f.locate != nil {
+		locs = f.locate(b)
+	}
+	var total int64
+	var errs []error
+	for _, loc := range locs {
+		n, err := f.downloadFrom(ctx, b, final, loc)
+		total += n
+		if ctx.Err() != nil {
+			return total, err
+		}
+		if f.tried != nil {
+			f.tried(b, loc, n, err)
+		}
+		if err == nil || len(locs) == 1 {
+			return total, err
+		}
+		errs = append(errs, err)
+	}
+	return total, &UnavailableError{Path: b.from, Errs: errs}
+}
+
+// An UnavailableError means no source served a blob's bytes; Errs holds
+// each source's failure, in the order they were tried.
+type UnavailableError struct {
+	Path string
+	Errs []error
+}
+
+func (e *UnavailableError) Error() string {
+	if len(e.Errs) == 0 {
+		return e.Path + ": no source holds it"
+	}
+	return fmt.Sprintf("%s: no source served the right bytes: %v", e.Path, errors.Join(e.Errs...))
+}
+
+func (e *UnavailableError) Unwrap() []error { return e.Errs }
+
+// downloadFrom fetches b from one location, resuming a partial file. If the
+// bytes turn out wrong after a resume, the earlier part may have been the
+// bad one (it can come from another source), so it starts over once.
+func (f *fetcher) downloadFrom(ctx context.Context, b blob, final string, loc location) (int64, error) {
+	n, resumed, err := f.fetchInto(ctx, b, final, loc)
+	var hm *HashMismatchError
+	if resumed && errors.As(err, &hm) {
+		var m int64
+		m, _, err = f.fetchInto(ctx, b, final, loc) // the part is gone: from the start
+		n += m
+	}
+	return n, err
+}
+
+// fetchInto fetches b from loc into final, resuming from final+".part" if a
+// previous attempt left one, and renames it to final only once size and hash
+// are right. It reports whether it resumed.
+func (f *fetcher) fetchInto(ctx context.Context, b blob, final string, loc location) (n int64, resumed bool, err error) {
 	part := final + ".part"
 	out, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer out.Close()
 	h := sha256.New()
 	have, err := hashPrefix(out, h, b.size)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	body, start, err := f.src.Open(ctx, b.from, have)
+	body, start, err := loc.src.Open(ctx, loc.path, have)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer body.Close()
 	if start != have { // the source could not resume: start over
 		if err := out.Truncate(0); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		h.Reset()
 		have = 0
 	}
 	if _, err := out.Seek(have, io.SeekStart); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	f.meter.Add(have)
+	defer func() {
+		if err != nil { // the bytes are not done after all
+			f.meter.Add(-have - n)
+		}
+	}()
 	want := b.size - have
 	r := io.LimitReader(f.lim.reader(ctx, body), want+1)
-	n, err := io.Copy(io.MultiWriter(out, h, meterWriter{f.meter}), r)
+	n, err = io.Copy(io.MultiWriter(out, h, meterWriter{f.meter}), r)
 	if err != nil {
-		return n, fmt.Errorf("%s: %w", b.from, err)
+		return n, have > 0, fmt.Errorf("%s: %w", loc.path, err)
 	}
 	if n != want {
 		os.Remove(part)
-		return n, &SizeMismatchError{Path: b.from, Upstream: f.src.Name(), Want: b.size, Got: have + n}
+		return n, have > 0, &SizeMismatchError{Path: loc.path, Upstream: loc.src.Name(), Want: b.size, Got: have + n}
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != b.hex() {
 		os.Remove(part)
-		return n, &HashMismatchError{Path: b.from, Upstream: f.src.Name(), Want: b.hex(), Got: got}
+		return n, have > 0, &HashMismatchError{Path: loc.path, Upstream: loc.src.Name(), Want: b.hex(), Got: got}
 	}
 	if err := out.Sync(); err != nil {
-		return n, err
+		return n, have > 0, err
 	}
 	if err := out.Close(); err != nil {
-		return n, err
+		return n, have > 0, err
 	}
-	return n, os.Rename(part, final) // the name is made durable by one SyncDir after all are staged
+	// The name is made durable by one SyncDir after all are staged.
+	return n, have > 0, os.Rename(part, final)
 }
 
 // hashPrefix feeds the bytes a previous run already fetched into h and

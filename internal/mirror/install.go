@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pando-mirror/pando/internal/journal"
 	"github.com/pando-mirror/pando/internal/logdir"
 	"github.com/pando-mirror/pando/internal/safefile"
@@ -25,6 +27,9 @@ type installer struct {
 	staging string // slash path of the staging area, relative to the root
 	uses    map[[32]byte]int
 	blobAt  func(sha [32]byte) string // slash path of a staged blob, relative to the root
+	// linkTimes gives each symlink its record's modification time, so that
+	// a publish on the tree sees it unchanged (restore sets it).
+	linkTimes bool
 }
 
 // install puts every record of p in place, in path order.
@@ -83,6 +88,11 @@ func (in *installer) symlink(r journal.Record) error {
 	tmp := in.staging + "/link-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	if err := in.root.Symlink(r.Target, tmp); err != nil {
 		return err
+	}
+	if in.linkTimes { // a rename keeps the link's own times
+		if err := lutimes(filepath.Join(in.rootDir, filepath.FromSlash(tmp)), time.Unix(r.MTime, 0)); err != nil {
+			return err
+		}
 	}
 	return in.root.Rename(tmp, r.Path)
 }
@@ -158,6 +168,15 @@ func removePaths(root *os.Root, paths []string) error {
 				break
 			}
 		}
+	}
+	return nil
+}
+
+// lutimes sets the access and modification times of the symlink name itself.
+func lutimes(name string, t time.Time) error {
+	ts := unix.NsecToTimespec(t.UnixNano())
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, name, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "lutimes", Path: name, Err: err}
 	}
 	return nil
 }

@@ -11,6 +11,9 @@
 // checkpoint, and only then remove what the new state no longer has. A run
 // killed at any moment leaves every served file byte-identical to a version
 // the origin signed, and the next run completes the work.
+//
+// Restore is the same machinery run from many upstreams at once, to rebuild
+// a lost origin from its mirrors (docs/RESTORE.md).
 package mirror
 
 import (
