@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/pando-mirror/pando/internal/checkpoint"
+	"github.com/pando-mirror/pando/internal/journal"
 	"github.com/pando-mirror/pando/internal/logdir"
 )
 
@@ -64,6 +65,9 @@ func syncRsync(ctx context.Context, opts Options, raw string) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", raw, err)
 	}
+	if err := refetchChanged(ctx, opts, raw, copyDir, copyLog); err != nil {
+		return res, err
+	}
 	src := dirSource{dir: copyDir, name: raw}
 	return apply(ctx, opts, &res, copyLog.Checkpoint, copyLog.Signed, src, func(old *logdir.Log) (*logdir.Log, error) {
 		if !bytes.HasPrefix(copyLog.Journal, old.Journal) {
@@ -76,6 +80,45 @@ func syncRsync(ctx context.Context, opts Options, raw string) (Result, error) {
 		next, _, err := old.Extend(lines)
 		return next, err
 	})
+}
+
+// refetchChanged copies again, comparing contents rather than size and
+// modification time, every file the records after the mirror's own name:
+// rsync's quick check misses a file rewritten with the same size within the
+// same second, and the log says exactly which files changed.
+func refetchChanged(ctx context.Context, opts Options, raw, copyDir string, copyLog *logdir.Log) error {
+	have, err := localState(opts)
+	if err != nil || have.N >= copyLog.N() {
+		return err
+	}
+	lines, err := journal.Lines(copyLog.Journal, 0, copyLog.N())
+	if err != nil {
+		return err
+	}
+	var list bytes.Buffer
+	for _, line := range lines[have.N:] {
+		if r, err := journal.ParseLine(line); err == nil && r.Kind == journal.File {
+			list.WriteString(r.Path)
+			list.WriteByte(0)
+		}
+	}
+	if list.Len() == 0 {
+		return nil
+	}
+	listFile := filepath.Join(copyDir, "..", "rsync-changed")
+	if err := os.WriteFile(listFile, list.Bytes(), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(listFile)
+	args := []string{"-a", "--ignore-times", "--from0", "--files-from=" + listFile}
+	if opts.BWLimit > 0 {
+		args = append(args, "--bwlimit="+strconv.FormatInt(max(1, opts.BWLimit/1024), 10))
+	}
+	// Files removed again since are reported missing (exit 23) and are not needed.
+	if err := runRsync(ctx, append(args, withSlash(raw), copyDir+"/")...); err != nil && !isExit(err, 23) {
+		return fmt.Errorf("%s: %w", raw, err)
+	}
+	return nil
 }
 
 // installUnsigned moves an unverifiable copy into the tree with rsync's

@@ -317,7 +317,10 @@ func (c *Client) Extend(ctx context.Context, old *logdir.Log, cp checkpoint.Chec
 	}
 	next, _, err := old.Extend(lines)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.URL(logdir.JournalPath), err)
+		// Bytes after our own that are not records in sequence: the
+		// upstream's journal does not continue ours.
+		return nil, fmt.Errorf("%s: does not continue the local %d records: the journal was altered, or the log forked (%w): %v",
+			c.URL(logdir.JournalPath), old.N(), checkpoint.ErrFork, err)
 	}
 	if next.Checkpoint.Hash != cp.Hash {
 		return nil, fmt.Errorf("%s: journal records %d to %d do not reproduce the signed root: the journal was altered, or the log forked (%w)",
