@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/pando-mirror/pando/bench/internal/delayproxy"
 	"io"
 	"net"
 	"strings"
@@ -46,12 +47,12 @@ func TestProxyDelays(t *testing.T) {
 			c.Close()
 		}
 	}()
-	p, err := startProxy(t.Context(), ln.Addr().String(), 100*time.Millisecond)
+	p, err := delayproxy.Start(t.Context(), ln.Addr().String(), 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.close()
-	c, err := net.Dial("tcp", p.addr())
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

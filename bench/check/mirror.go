@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pando-mirror/pando/bench/internal/delayproxy"
 	"io"
 	"log"
 	"math"
@@ -64,7 +65,7 @@ func (zeros) Read(p []byte) (int, error) {
 type mirror struct {
 	url   string // through the proxy
 	srv   *http.Server
-	proxy *delayProxy
+	proxy *delayproxy.Proxy
 }
 
 // startMirror serves t on 127.0.0.1 behind a proxy adding rtt.
@@ -83,15 +84,15 @@ func startMirror(ctx context.Context, t *tree, rtt time.Duration) (*mirror, erro
 			log.Printf("mirror %s: %v", ln.Addr(), err)
 		}
 	}()
-	p, err := startProxy(ctx, ln.Addr().String(), rtt)
+	p, err := delayproxy.Start(ctx, ln.Addr().String(), rtt)
 	if err != nil {
 		srv.Close()
 		return nil, err
 	}
-	return &mirror{url: "http://" + p.addr() + mirrorPrefix, srv: srv, proxy: p}, nil
+	return &mirror{url: "http://" + p.Addr() + mirrorPrefix, srv: srv, proxy: p}, nil
 }
 
 func (m *mirror) close() {
-	m.proxy.close()
+	m.proxy.Close()
 	m.srv.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pando-mirror/pando/bench/internal/delayproxy"
 	"io"
 	"net"
 	"os"
@@ -246,17 +247,17 @@ func (b *bench) startServers(ctx context.Context) (stop func(), err error) {
 	}
 	stops = append(stops, d.stop)
 	if b.cfg.rtt > 0 {
-		pp, err := startProxy(ctx, pandoAddr, b.cfg.rtt)
+		pp, err := delayproxy.Start(ctx, pandoAddr, b.cfg.rtt)
 		if err != nil {
 			return stop, err
 		}
-		stops = append(stops, pp.close)
-		rp, err := startProxy(ctx, rsyncAddr, b.cfg.rtt)
+		stops = append(stops, pp.Close)
+		rp, err := delayproxy.Start(ctx, rsyncAddr, b.cfg.rtt)
 		if err != nil {
 			return stop, err
 		}
-		stops = append(stops, rp.close)
-		pandoAddr, rsyncAddr = pp.addr(), rp.addr()
+		stops = append(stops, rp.Close)
+		pandoAddr, rsyncAddr = pp.Addr(), rp.Addr()
 		b.lg.printf("delay proxies: %v round trip in front of both servers", b.cfg.rtt)
 	}
 	b.pandoURL = "http://" + pandoAddr + "/"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/pando-mirror/pando/bench/internal/delayproxy"
 	"io"
 	"net"
 	"reflect"
@@ -80,12 +81,12 @@ func TestProxyDelaysAndKeepsOrder(t *testing.T) {
 			c.Close()
 		}
 	}()
-	p, err := startProxy(ctx, ln.Addr().String(), 100*time.Millisecond)
+	p, err := delayproxy.Start(ctx, ln.Addr().String(), 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.close()
-	c, err := net.Dial("tcp", p.addr())
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package main
+// Package delayproxy owns the benchmarks' injected round-trip time: a TCP
+// proxy on loopback that holds every chunk for half the round trip in each
+// direction, in order, without limiting bandwidth.
+package delayproxy
 
 import (
 	"context"
@@ -18,11 +21,11 @@ const (
 	proxyChunk = 32 << 10
 )
 
-// A delayProxy forwards every connection it accepts on a loopback port to
+// A Proxy forwards every connection it accepts on a loopback port to
 // target, holding each chunk of bytes for half the round-trip time in each
 // direction before passing it on, in order. Bandwidth is not limited: many
 // chunks are in flight at once, as on a long fat link.
-type delayProxy struct {
+type Proxy struct {
 	ln     net.Listener
 	target string
 	oneWay time.Duration
@@ -30,28 +33,29 @@ type delayProxy struct {
 	wg     sync.WaitGroup
 }
 
-// startProxy listens on 127.0.0.1:0 and forwards to target with rtt.
-func startProxy(ctx context.Context, target string, rtt time.Duration) (*delayProxy, error) {
+// Start listens on 127.0.0.1:0 and forwards to target with rtt.
+func Start(ctx context.Context, target string, rtt time.Duration) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("delay proxy for %s: %w", target, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	p := &delayProxy{ln: ln, target: target, oneWay: rtt / 2, cancel: cancel}
+	p := &Proxy{ln: ln, target: target, oneWay: rtt / 2, cancel: cancel}
 	context.AfterFunc(ctx, func() { ln.Close() })
 	p.wg.Go(func() { p.accept(ctx) })
 	return p, nil
 }
 
-func (p *delayProxy) addr() string { return p.ln.Addr().String() }
+// Addr is the proxy's listening address.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// close stops accepting, breaks every open connection and waits for them.
-func (p *delayProxy) close() {
+// Close stops accepting, breaks every open connection and waits for them.
+func (p *Proxy) Close() {
 	p.cancel()
 	p.wg.Wait()
 }
 
-func (p *delayProxy) accept(ctx context.Context) {
+func (p *Proxy) accept(ctx context.Context) {
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -62,7 +66,7 @@ func (p *delayProxy) accept(ctx context.Context) {
 }
 
 // handle relays one connection until both directions have ended.
-func (p *delayProxy) handle(ctx context.Context, client net.Conn) {
+func (p *Proxy) handle(ctx context.Context, client net.Conn) {
 	defer client.Close()
 	d := net.Dialer{Timeout: 10 * time.Second}
 	server, err := d.DialContext(ctx, "tcp", p.target)
@@ -85,7 +89,7 @@ type chunk struct {
 
 // forward copies src to dst, each chunk delayed by oneWay from the moment it
 // was read. A clean end of src half-closes dst; any error closes both.
-func (p *delayProxy) forward(dst, src net.Conn) {
+func (p *Proxy) forward(dst, src net.Conn) {
 	ch := make(chan chunk, proxyQueue)
 	var readErr error
 	go func() {
