@@ -89,7 +89,7 @@ func (c *Client) get(ctx context.Context, rawURL string, hdr http.Header) (*http
 		cancel()
 		return nil, err // names the URL already
 	}
-	resp.Body = newIdleReader(resp.Body, cancel, c.cfg.IdleTimeout)
+	resp.Body = upstream.IdleReader(resp.Body, cancel, c.cfg.IdleTimeout)
 	return resp, nil
 }
 
@@ -192,35 +192,4 @@ func parseContentRange(h string) (contentRange, bool) {
 		return contentRange{}, false
 	}
 	return cr, true
-}
-
-// idleReader cancels its request when no byte arrives for a while, so a
-// server that drips or stalls cannot hold a download forever.
-type idleReader struct {
-	rc     io.ReadCloser
-	cancel context.CancelFunc
-	timer  *time.Timer
-	idle   time.Duration
-}
-
-func newIdleReader(rc io.ReadCloser, cancel context.CancelFunc, idle time.Duration) *idleReader {
-	return &idleReader{rc: rc, cancel: cancel, timer: time.AfterFunc(idle, cancel), idle: idle}
-}
-
-func (r *idleReader) Read(p []byte) (int, error) {
-	n, err := r.rc.Read(p)
-	if n > 0 {
-		r.timer.Reset(r.idle)
-	}
-	if err != nil && !errors.Is(err, io.EOF) && !r.timer.Stop() {
-		err = fmt.Errorf("no data for %v: %w", r.idle, err)
-	}
-	return n, err
-}
-
-func (r *idleReader) Close() error {
-	r.timer.Stop()
-	err := r.rc.Close()
-	r.cancel()
-	return err
 }

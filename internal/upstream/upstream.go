@@ -350,6 +350,13 @@ func readAtMost(r io.Reader, limit int64) ([]byte, error) {
 	return data, nil
 }
 
+// IdleReader returns rc that calls cancel (ending its request) when no byte
+// arrives for idle, so a server that drips or stalls cannot hold a reader
+// forever. Closing it closes rc and calls cancel.
+func IdleReader(rc io.ReadCloser, cancel context.CancelFunc, idle time.Duration) io.ReadCloser {
+	return newIdleReader(rc, cancel, idle)
+}
+
 // idleReader cancels its request when no byte arrives for a while, so a
 // server that drips or stalls cannot hold a worker forever.
 type idleReader struct {
