@@ -50,6 +50,7 @@ func commands() []command {
 		{"restore", "rebuild a lost origin from its mirrors, verified against the newest signed checkpoint they hold", runRestore},
 		{"check", "check every mirror against the origin's signed log (one pass)", runCheck},
 		{"mirrors", "import or export the mirror registry (Tails-style mirrors.json)", runMirrors},
+		{"redirect", "the redirector alone, at the edge, over a signed availability map", runRedirect},
 		{"get", "download a file through the mirror network and verify it against the signed log", runGet},
 	}
 }

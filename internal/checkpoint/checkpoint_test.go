@@ -197,7 +197,7 @@ func TestSignOpen(t *testing.T) {
 	t.Run("tampered signature", func(t *testing.T) {
 		bad := bytes.Clone(msg)
 		i := len(bad) - 20 // inside the base64 of the signature, past the key hash
-		bad[i] = 'A' // another base64 digit, whatever the signature was
+		bad[i] = 'A'       // another base64 digit, whatever the signature was
 		if msg[i] == 'A' {
 			bad[i] = 'B'
 		}

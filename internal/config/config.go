@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -49,16 +50,24 @@ const (
 	DefaultTLSWarn     = 14 * 24 * time.Hour
 	DefaultListen      = "127.0.0.1:8080"
 	DefaultWeight      = 100
+	DefaultCandidates  = 5
+)
+
+// Limits of the [redirect] section.
+const (
+	MaxCandidates     = 64   // redirect.candidates
+	MaxTrustedProxies = 1000 // entries in redirect.trusted_proxies
 )
 
 // A Config is a validated hub.toml.
 type Config struct {
-	File    string // the file it was read from, for messages
-	Origin  Origin
-	Store   Store
-	Check   Check
-	Hub     Hub
-	Mirrors []Mirror // in file order; names are unique
+	File     string // the file it was read from, for messages
+	Origin   Origin
+	Store    Store
+	Check    Check
+	Hub      Hub
+	Redirect Redirect
+	Mirrors  []Mirror // in file order; names are unique
 }
 
 // Origin says where the expected state comes from.
@@ -89,6 +98,16 @@ type Check struct {
 type Hub struct {
 	Listen   string // host:port
 	Fallback string // URL prefix ending in "/"; defaults to the origin's URL
+}
+
+// Redirect is the redirector's policy: where client locations come from,
+// which proxies' X-Forwarded-For headers are believed, and what it answers.
+type Redirect struct {
+	GeoIP          string         // .mmdb country or city database, resolved against the config's directory; "" for none
+	ASNDB          string         // .mmdb ASN database, resolved likewise; "" for none
+	TrustedProxies []netip.Prefix // clients whose X-Forwarded-For is believed, masked
+	AllowInsecure  bool           // an https request may be sent to an http mirror
+	Candidates     int            // alternatives listed in Link headers, 0 to MaxCandidates
 }
 
 // Mirror returns the mirror called name.
@@ -163,6 +182,13 @@ type rawConfig struct {
 		Listen   string `toml:"listen"`
 		Fallback string `toml:"fallback"`
 	} `toml:"hub"`
+	Redirect struct {
+		GeoIP          string   `toml:"geoip"`
+		ASNDB          string   `toml:"asn_db"`
+		TrustedProxies []string `toml:"trusted_proxies"`
+		AllowInsecure  bool     `toml:"allow_insecure"`
+		Candidates     *int     `toml:"candidates"`
+	} `toml:"redirect"`
 	Mirror []toml.Primitive `toml:"mirror"`
 }
 
@@ -193,6 +219,7 @@ func parse(file string, data []byte, dir string) (*Config, error) {
 	cfg.Store = v.store(&raw)
 	cfg.Check = v.check(&raw)
 	cfg.Hub = v.hub(&raw, cfg.Origin.URL)
+	cfg.Redirect = v.redirect(&raw)
 	cfg.Mirrors = v.mirrors(&md, raw.Mirror)
 	if len(v.errs) > 0 {
 		return nil, errors.Join(v.errs...)

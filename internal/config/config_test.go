@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,8 @@ func TestParseDefaults(t *testing.T) {
 			Interval: 15 * time.Minute, HashBudget: 512 << 20, Connections: 8,
 			Timeout: 30 * time.Second, TLSWarn: 336 * time.Hour,
 		},
-		Hub: Hub{Listen: "127.0.0.1:8080", Fallback: "https://repo.example.org/pub/"},
+		Hub:      Hub{Listen: "127.0.0.1:8080", Fallback: "https://repo.example.org/pub/"},
+		Redirect: Redirect{Candidates: 5},
 	}
 	if cfg.Origin.Verifier == nil || cfg.Origin.Verifier.Name() != "repo.example.org" {
 		t.Fatalf("verifier = %v, want one for repo.example.org", cfg.Origin.Verifier)
@@ -50,7 +52,13 @@ func equalConfig(a, b *Config) bool {
 			return false
 		}
 	}
-	return a.File == b.File && a.Origin == b.Origin && a.Store == b.Store && a.Check == b.Check && a.Hub == b.Hub
+	return a.File == b.File && a.Origin == b.Origin && a.Store == b.Store && a.Check == b.Check && a.Hub == b.Hub &&
+		equalRedirect(a.Redirect, b.Redirect)
+}
+
+func equalRedirect(a, b Redirect) bool {
+	return a.GeoIP == b.GeoIP && a.ASNDB == b.ASNDB && a.AllowInsecure == b.AllowInsecure &&
+		a.Candidates == b.Candidates && slices.Equal(a.TrustedProxies, b.TrustedProxies)
 }
 
 func TestParseFull(t *testing.T) {
@@ -103,7 +111,8 @@ ftp = "ftp://edge.example/x"
 			Interval: time.Hour, HashBudget: 1 << 30, Connections: 4,
 			Timeout: 10 * time.Second, TLSWarn: 7 * 24 * time.Hour,
 		},
-		Hub: Hub{Listen: ":8443", Fallback: "https://fallback.example/"},
+		Hub:      Hub{Listen: ":8443", Fallback: "https://fallback.example/"},
+		Redirect: Redirect{Candidates: 5},
 		Mirrors: []Mirror{{
 			Name: "fau", HTTPS: "https://ftp.fau.de/tails/", Rsync: "rsync://ftp.fau.de/tails/",
 			Country: "DE", Weight: 0, Contact: "ftp@fau.de", Notes: "University mirror", Token: "s3cret",

@@ -28,6 +28,25 @@ type Mirror struct {
 	Contact string // who runs it, e.g. an email address
 	Notes   string
 	Token   string // secret the mirror presents when reporting statistics
+
+	// Where the mirror is, for sending downloads to a nearby one. Left out,
+	// the redirector derives continent and coordinates from Country.
+	Continent string  // AF, AN, AS, EU, NA, OC or SA; empty when not given
+	HasCoords bool    // Latitude and Longitude were given
+	Latitude  float64 // degrees, -90 (south) to 90 (north)
+	Longitude float64 // degrees, -180 (west) to 180 (east)
+	ASN       uint32  // the mirror's autonomous system number; 0 when not given
+}
+
+// CheckContinent reports whether code is one of the continent codes GeoIP
+// databases use: AF (Africa), AN (Antarctica), AS (Asia), EU (Europe), NA
+// (North America), OC (Oceania) and SA (South America).
+func CheckContinent(code string) error {
+	switch code {
+	case "AF", "AN", "AS", "EU", "NA", "OC", "SA":
+		return nil
+	}
+	return errors.New("want one of AF, AN, AS, EU, NA, OC, SA")
 }
 
 // AccessKind names how a mirror is reached; it is also the URL scheme.
@@ -76,11 +95,17 @@ type rawMirror struct {
 	Contact string `toml:"contact"`
 	Notes   string `toml:"notes"`
 	Token   string `toml:"token"`
+
+	Continent string   `toml:"continent"`
+	Latitude  *float64 `toml:"latitude"`
+	Longitude *float64 `toml:"longitude"`
+	ASN       *int64   `toml:"asn"`
 }
 
 var mirrorKeys = map[string]bool{
 	"name": true, "http": true, "https": true, "rsync": true, "ftp": true,
 	"country": true, "weight": true, "contact": true, "notes": true, "token": true,
+	"continent": true, "latitude": true, "longitude": true, "asn": true,
 }
 
 func (v *validator) mirrors(md *toml.MetaData, prims []toml.Primitive) []Mirror {
@@ -170,6 +195,7 @@ func (v *validator) mirrorFields(label string, raw *rawMirror) Mirror {
 			m.Weight = *w
 		}
 	}
+	v.place(label, raw, &m)
 	v.text(label, "contact", m.Contact)
 	v.text(label, "notes", m.Notes)
 	v.text(label, "token", m.Token)
@@ -177,6 +203,35 @@ func (v *validator) mirrorFields(label string, raw *rawMirror) Mirror {
 		v.errorf("%s: token: must not contain white space", label)
 	}
 	return m
+}
+
+// place validates where the mirror says it is.
+func (v *validator) place(label string, raw *rawMirror, m *Mirror) {
+	if c := raw.Continent; c != "" {
+		if err := CheckContinent(c); err != nil {
+			v.errorf("%s: continent %q: %v", label, c, err)
+		} else {
+			m.Continent = c
+		}
+	}
+	switch lat, lon := raw.Latitude, raw.Longitude; {
+	case lat == nil && lon == nil:
+	case lat == nil || lon == nil:
+		v.errorf("%s: latitude and longitude go together", label)
+	case !(*lat >= -90 && *lat <= 90):
+		v.errorf("%s: latitude %v: must be between -90 and 90", label, *lat)
+	case !(*lon >= -180 && *lon <= 180):
+		v.errorf("%s: longitude %v: must be between -180 and 180", label, *lon)
+	default:
+		m.HasCoords, m.Latitude, m.Longitude = true, *lat, *lon
+	}
+	if a := raw.ASN; a != nil {
+		if *a < 1 || *a > 1<<32-1 {
+			v.errorf("%s: asn %d: must be between 1 and %d", label, *a, int64(1<<32-1))
+		} else {
+			m.ASN = uint32(*a)
+		}
+	}
 }
 
 func (v *validator) accessURL(label string, kind AccessKind, s string) string {

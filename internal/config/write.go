@@ -24,6 +24,24 @@ type tomlMirror struct {
 	Contact string `toml:"contact,omitempty"`
 	Notes   string `toml:"notes,omitempty"`
 	Token   string `toml:"token,omitempty"`
+
+	Continent string   `toml:"continent,omitempty"`
+	Latitude  *float64 `toml:"latitude,omitempty"`
+	Longitude *float64 `toml:"longitude,omitempty"`
+	ASN       uint32   `toml:"asn,omitzero"`
+}
+
+func toTOML(m Mirror) tomlMirror {
+	t := tomlMirror{
+		Name: m.Name, HTTP: m.HTTP, HTTPS: m.HTTPS, Rsync: m.Rsync, FTP: m.FTP,
+		Country: m.Country, Weight: m.Weight, Contact: m.Contact, Notes: m.Notes, Token: m.Token,
+		Continent: m.Continent, ASN: m.ASN,
+	}
+	if m.HasCoords {
+		lat, lon := m.Latitude, m.Longitude
+		t.Latitude, t.Longitude = &lat, &lon
+	}
+	return t
 }
 
 // FormatMirrors returns ms as [[mirror]] entries of hub.toml.
@@ -37,7 +55,7 @@ func FormatMirrors(ms []Mirror) ([]byte, error) {
 		enc.Indent = ""
 		doc := struct {
 			Mirror []tomlMirror `toml:"mirror"`
-		}{[]tomlMirror{tomlMirror(m)}}
+		}{[]tomlMirror{toTOML(m)}}
 		if err := enc.Encode(doc); err != nil {
 			return nil, fmt.Errorf("mirror %q: %w", m.Name, err)
 		}

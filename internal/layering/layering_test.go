@@ -18,6 +18,8 @@ var components = map[string][]string{
 	"check":    {"probe"},
 	"redirect": {"availability", "geo"},
 	"get":      nil,
+	"status":   nil,
+	"stats":    nil,
 }
 
 // shared packages may be imported by anyone but import no component.

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+)
+
+// The servers under load, in the order each round loads them.
+const (
+	srvMinimal   = iota // a fixed 302 with only a Location
+	srvFixedFull        // a fixed 302 with pando's headers
+	srvPando            // the edge
+	nServers
+)
+
+func serverName(i int) string {
+	return [...]string{"minimal", "fixed-full", "pando"}[i]
+}
+
+// A loadSet is every round of every server at one connection count.
+type loadSet struct {
+	conns  int
+	rounds [nServers][]load
+}
+
+// median returns the run with the median throughput of server i, and the
+// lowest and highest throughput of its rounds.
+func (s *loadSet) median(i int) (load, float64, float64) {
+	runs := slices.Clone(s.rounds[i])
+	slices.SortFunc(runs, func(a, b load) int {
+		switch {
+		case a.rps < b.rps:
+			return -1
+		case a.rps > b.rps:
+			return 1
+		}
+		return 0
+	})
+	return runs[len(runs)/2], runs[0].rps, runs[len(runs)-1].rps
+}
+
+// loadAll starts the reference handlers and, at each connection count,
+// loads the three servers in turn, round after round, so that whatever
+// else the machine does falls on all of them alike.
+func loadAll(ctx context.Context, cfg config, dir string, edge *proc, paths, ips []string, f *figures, logf func(string, ...any)) error {
+	script, err := writeScript(dir, paths, ips)
+	if err != nil {
+		return err
+	}
+	var procs [nServers]*proc
+	procs[srvPando] = edge
+	for _, i := range []int{srvMinimal, srvFixedFull} {
+		if procs[i], err = startReference(ctx, serverName(i), paths[0]); err != nil {
+			return err
+		}
+		defer procs[i].stop()
+	}
+	for _, p := range procs { // warm up
+		if _, err := runWrk(ctx, p.addr, script, cfg.threads, 16, time.Second); err != nil {
+			return err
+		}
+	}
+	for _, c := range cfg.conns {
+		set := loadSet{conns: c}
+		logf("wrk: %d connections, %d rounds of %v per server", c, cfg.rounds, cfg.duration)
+		for r := 0; r < cfg.rounds; r++ {
+			for i, p := range procs {
+				l, err := runWrk(ctx, p.addr, script, cfg.threads, c, cfg.duration)
+				if err != nil {
+					return err
+				}
+				if l.errors != "" {
+					return fmt.Errorf("wrk on %s at %d connections: %s", serverName(i), c, l.errors)
+				}
+				set.rounds[i] = append(set.rounds[i], l)
+			}
+		}
+		f.loads = append(f.loads, set)
+	}
+	return nil
+}
+
+// startReference starts this program as a reference server.
+func startReference(ctx context.Context, mode, path string) (*proc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	p, err := startProc(addr, self, "-minimal-server", mode+"@"+addr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.waitRedirect(ctx, time.Now(), path); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}

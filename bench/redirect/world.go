@@ -1,0 +1,129 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pando-mirror/pando/internal/availability/availtest"
+	pconfig "github.com/pando-mirror/pando/internal/config"
+	"github.com/pando-mirror/pando/internal/geo"
+	"github.com/pando-mirror/pando/internal/geo/geotest"
+	"github.com/pando-mirror/pando/internal/journal"
+	"github.com/pando-mirror/pando/internal/store"
+)
+
+// countries the generated mirrors and clients are spread over.
+func countries() []string {
+	return []string{
+		"DE", "FR", "NL", "GB", "SE", "FI", "PL", "IT", "ES", "CZ", "AT", "CH", "RU",
+		"US", "CA", "MX", "BR", "AR", "CL",
+		"JP", "KR", "CN", "IN", "SG", "TW", "ID",
+		"AU", "NZ", "ZA", "KE",
+	}
+}
+
+// makeWorld generates the origin (objects files with package-like paths),
+// the registry and the checker's results: every mirror holds about 98% of
+// the objects over each of its access points; one mirror is untrusted (a
+// hash mismatch), one disabled, one has its https access point down.
+func makeWorld(cfg config) (*availtest.World, error) {
+	rng := rand.New(rand.NewPCG(cfg.seed, 2))
+	files := make(map[string][]byte, cfg.objects)
+	for len(files) < cfg.objects {
+		p := randomPath(rng)
+		files[p] = []byte(p)
+	}
+	w, err := availtest.New("repo.example.org", files)
+	if err != nil {
+		return nil, err
+	}
+	entries := liveEntries(w)
+	hexes := make([]string, len(entries))
+	for i, e := range entries {
+		hexes[i] = hex.EncodeToString(e.SHA256[:])
+	}
+	cc := countries()
+	for i := 0; i < cfg.mirrors; i++ {
+		m := pconfig.Mirror{
+			Name: fmt.Sprintf("mirror-%02d", i), Country: cc[i%len(cc)], Weight: 50 + rng.IntN(951),
+			HTTPS: fmt.Sprintf("https://m%02d.example.net/pub/", i),
+		}
+		if i%2 == 0 {
+			m.HTTP = fmt.Sprintf("http://m%02d.example.net/pub/", i)
+		}
+		addMirror(w, m, i, entries, hexes, rng)
+	}
+	return w, nil
+}
+
+func liveEntries(w *availtest.World) []*journal.Entry {
+	var out []*journal.Entry
+	for _, p := range w.Log.State.Paths() {
+		e, _ := w.Log.State.Lookup(p)
+		out = append(out, e)
+	}
+	return out
+}
+
+func addMirror(w *availtest.World, m pconfig.Mirror, i int, entries []*journal.Entry, hexes []string, rng *rand.Rand) {
+	switch i {
+	case 7:
+		defer func() {
+			w.Result(m.Name).Problems = []store.Problem{{Kind: store.Hash, Access: "https", Path: entries[0].Path}}
+		}()
+	case 13:
+		m.Weight = 0
+	case 21:
+		defer func() { w.Result(m.Name).Access[0].Reachable = false }()
+	}
+	w.AddMirror(m)
+	checked := time.Unix(1700000000, 0)
+	for _, a := range m.Access() {
+		states := make([]store.ObjectState, 0, len(entries))
+		for j, e := range entries {
+			if rng.IntN(100) < 2 {
+				continue
+			}
+			// Fresh strings, as a store returns them: comparing them with
+			// the log's costs what it would in the hub.
+			states = append(states, store.ObjectState{Mirror: m.Name, Access: string(a.Kind), Path: strings.Clone(e.Path),
+				Record: e.Index, SHA256: strings.Clone(hexes[j]), Size: e.Size, SizeChecked: checked, HashChecked: checked, OK: true})
+		}
+		w.Objects[m.Name] = append(w.Objects[m.Name], states...)
+	}
+}
+
+func randomPath(rng *rand.Rand) string {
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	name := make([]byte, 3+rng.IntN(12))
+	for i := range name {
+		name[i] = letters[rng.IntN(len(letters))]
+	}
+	arch := []string{"amd64", "arm64", "i386", "all"}[rng.IntN(4)]
+	return fmt.Sprintf("pool/main/%c/%s/%s_%d.%d.%d-%d_%s.deb", name[0], name, name,
+		rng.IntN(10), rng.IntN(30), rng.IntN(100), 1+rng.IntN(5), arch)
+}
+
+// makeGeo writes a GeoIP database mapping 10.N.0.0/16 to the N-th country
+// (at its representative point) and returns its name and client addresses:
+// three in each network and a few in no network.
+func makeGeo(dir string, rng *rand.Rand) (string, []string, error) {
+	var nets []geotest.Network
+	var ips []string
+	for i, cc := range countries() {
+		p, _ := geo.CountryPlace(cc)
+		nets = append(nets, geotest.Network{CIDR: fmt.Sprintf("10.%d.0.0/16", i), Country: cc, Continent: p.Continent,
+			HasCoords: true, Lat: p.Lat, Lon: p.Lon, ASN: uint32(64500 + i)})
+		for k := 0; k < 3; k++ {
+			ips = append(ips, netip.AddrFrom4([4]byte{10, byte(i), byte(rng.IntN(256)), byte(1 + rng.IntN(254))}).String())
+		}
+	}
+	ips = append(ips, "192.0.2.10", "198.51.100.20")
+	name := filepath.Join(dir, "geo.mmdb")
+	return name, ips, geotest.Write(name, nets)
+}

@@ -1,0 +1,68 @@
+package availability_test
+
+import (
+	"encoding/hex"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pando-mirror/pando/internal/availability"
+	"github.com/pando-mirror/pando/internal/availability/availtest"
+	"github.com/pando-mirror/pando/internal/config"
+	"github.com/pando-mirror/pando/internal/store"
+)
+
+// bigWorld is n objects held by mirrors mirrors over https, and over http
+// too for every other mirror, with state strings allocated apart from the
+// log's as a store would return them.
+func bigWorld(b *testing.B, n, mirrors int) *availtest.World {
+	files := make(map[string][]byte, n)
+	for i := 0; i < n; i++ {
+		p := fmt.Sprintf("pool/main/p/pkg%06d/pkg%06d_1.%d-1_amd64.deb", i, i, i%7)
+		files[p] = []byte(p)
+	}
+	w, err := availtest.New("repo.example.org", files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	paths := w.Log.State.Paths()
+	for i := 0; i < mirrors; i++ {
+		m := config.Mirror{Name: fmt.Sprintf("m%02d", i), HTTPS: fmt.Sprintf("https://m%02d/", i), Weight: 100}
+		if i%2 == 0 {
+			m.HTTP = fmt.Sprintf("http://m%02d/", i)
+		}
+		w.AddMirror(m)
+		for _, a := range m.Access() {
+			for _, p := range paths {
+				e, _ := w.Log.State.Lookup(p)
+				w.Objects[m.Name] = append(w.Objects[m.Name], store.ObjectState{
+					Mirror: m.Name, Access: string(a.Kind), Path: string([]byte(p)), Record: e.Index,
+					SHA256: hex.EncodeToString(e.SHA256[:]), Size: e.Size, OK: true,
+				})
+			}
+		}
+	}
+	return w
+}
+
+func BenchmarkCompile(b *testing.B) {
+	w := bigWorld(b, 75000, 60)
+	b.ResetTimer()
+	for b.Loop() {
+		availability.Compile(w.Log, w.Mirrors, w.Latest, w.Objects, time.Now())
+	}
+}
+
+func BenchmarkLookup(b *testing.B) {
+	w := bigWorld(b, 75000, 1)
+	m := w.Map()
+	paths := w.Log.State.Paths()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		i = (i + 7919) % len(paths)
+		if _, ok := m.Lookup(paths[i]); !ok {
+			b.Fatal("not found")
+		}
+	}
+}

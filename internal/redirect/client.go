@@ -1,0 +1,82 @@
+package redirect
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// ClientIP returns the address a request comes from: the connection's
+// peer, unless that peer is a trusted proxy. Then it is the right-most
+// address in X-Forwarded-For (all its fields, in order) that is not itself
+// a trusted proxy: every hop to its right was appended by a proxy that is
+// trusted to report the address it saw, and nothing to its left can be
+// believed. A hop that does not parse ends the walk at the last address
+// believed. It returns the zero Addr if RemoteAddr is not an address.
+func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip := ap.Addr().Unmap()
+	if !isTrusted(ip, trusted) {
+		return ip
+	}
+	values := r.Header.Values("X-Forwarded-For")
+	for i := len(values) - 1; i >= 0; i-- {
+		v := values[i]
+		for v != "" {
+			var hop string
+			if j := strings.LastIndexByte(v, ','); j >= 0 {
+				v, hop = v[:j], v[j+1:]
+			} else {
+				v, hop = "", v
+			}
+			a, ok := parseHop(strings.TrimSpace(hop))
+			if !ok {
+				return ip
+			}
+			ip = a
+			if !isTrusted(ip, trusted) {
+				return ip
+			}
+		}
+	}
+	return ip
+}
+
+// parseHop parses one X-Forwarded-For entry: an address, or an address
+// with a port as some proxies write it ("192.0.2.1:1234", "[2001:db8::1]:80").
+func parseHop(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil && ap.Addr().Zone() == "" {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestScheme returns "https" for a request that came over TLS, or
+// through a trusted proxy that says (X-Forwarded-Proto) it did; "http"
+// otherwise.
+func requestScheme(r *http.Request, trusted []netip.Prefix) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	if len(trusted) > 0 && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && isTrusted(ap.Addr().Unmap(), trusted) {
+			return "https"
+		}
+	}
+	return "http"
+}

@@ -1,0 +1,344 @@
+package redirect
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/pando-mirror/pando/internal/availability"
+	"github.com/pando-mirror/pando/internal/config"
+	"github.com/pando-mirror/pando/internal/geo"
+)
+
+// DefaultDistanceBand is the width of the distance bands candidates beyond
+// the client's continent are grouped in: mirrors within it of the nearest
+// one share its downloads by weight.
+const DefaultDistanceBand = 500.0 // km
+
+// A Tier says how near a candidate is to the client; lower is nearer.
+type Tier int
+
+// The tiers, nearest first.
+const (
+	TierASN       Tier = iota // in the client's autonomous system
+	TierCountry               // in the client's country
+	TierContinent             // on the client's continent
+	TierDistance              // elsewhere, ranked by distance
+	TierAny                   // where the client or the mirror is, is not known
+)
+
+func (t Tier) String() string {
+	switch t {
+	case TierASN:
+		return "asn"
+	case TierCountry:
+		return "country"
+	case TierContinent:
+		return "continent"
+	case TierDistance:
+		return "distance"
+	}
+	return "any"
+}
+
+// A Candidate is a mirror that can serve a request, with the access point
+// chosen for it.
+type Candidate struct {
+	Mirror      *availability.Mirror // points into the map
+	Access      availability.Access
+	URL         string // the object's URL at the access point
+	Tier        Tier
+	Band        int     // distance band within TierDistance, from 0
+	DistanceKm  float64 // valid if HasDistance
+	HasDistance bool
+}
+
+// cand is a candidate while ranking: small and free of pointers, so that
+// ordering them is cheap.
+type cand struct {
+	mirror int32 // index in the map's mirrors
+	access int32 // index in the mirror's access points
+	tier   Tier
+	band   int
+	weight float64
+	dist   float64 // km; valid in TierDistance
+}
+
+// A Reason says why a mirror is not a candidate.
+type Reason string
+
+// The reasons, in the order Select checks them.
+const (
+	Disabled    Reason = "disabled"                         // weight 0
+	NotChecked  Reason = "not checked yet"                  // no results from the checker
+	Untrusted   Reason = "untrusted"                        // tampering seen in its latest results
+	NoAccess    Reason = "no http or https access point"    // only ftp (or nothing) to redirect to
+	Insecure    Reason = "scheme weaker than the request's" // http only, for an https request
+	Unreachable Reason = "unreachable"                      // the latest check could not reach it
+	NotHeld     Reason = "not verified to hold this version"
+)
+
+// An Exclusion is a mirror that is not a candidate, and why.
+type Exclusion struct {
+	Mirror string
+	Reason Reason
+	Detail string // more about the reason, e.g. the problem seen
+}
+
+// SelectOptions is the policy of Select.
+type SelectOptions struct {
+	AllowInsecure bool        // an https request may go to an http mirror
+	DistanceBand  float64     // km; 0 means DefaultDistanceBand
+	Rand          rand.Source // nil: the runtime's random numbers; must be safe for concurrent use if shared
+}
+
+// Select ranks the mirrors of m for a request for obj from a client at
+// client over scheme ("http" or "https"). chosen is in order of preference:
+// chosen[0] is the mirror to send the client to, the rest alternatives.
+// excluded names every other mirror and why.
+//
+// Candidates are the enabled, trusted mirrors that were verified to hold
+// obj at its current version over an access point the latest check reached
+// whose scheme is no weaker than the request's: https for https (or also
+// http with AllowInsecure); http or https for http, preferring the
+// request's own scheme. They are ranked by tier (same ASN, same country,
+// same continent, then by distance in bands of DistanceBand, then unknown
+// places), and within a tier and band in a weighted random order, so that
+// the first is each candidate with probability weight/(sum of weights).
+func Select(m *availability.Map, obj availability.Object, client geo.Location, scheme string, opts SelectOptions) ([]Candidate, []Exclusion) {
+	mirrors := m.Mirrors()
+	ranked := rank(newIndex(m, opts.AllowInsecure), obj, client, scheme, opts, len(mirrors), nil)
+	chosen := make([]Candidate, len(ranked))
+	isCandidate := make([]bool, len(mirrors))
+	for i, c := range ranked {
+		mi := &mirrors[c.mirror]
+		a := mi.Access[c.access]
+		isCandidate[c.mirror] = true
+		chosen[i] = Candidate{Mirror: mi, Access: a, URL: objectURL(a.URL, obj.Path), Tier: c.tier, Band: c.band}
+		if client.HasCoords && mi.HasCoords {
+			chosen[i].DistanceKm, chosen[i].HasDistance = geo.DistanceKm(client.Lat, client.Lon, mi.Lat, mi.Lon), true
+		}
+	}
+	var excluded []Exclusion
+	for i := range mirrors {
+		if !isCandidate[i] {
+			_, reason, detail := eligible(&mirrors[i], obj, scheme, opts.AllowInsecure)
+			excluded = append(excluded, Exclusion{Mirror: mirrors[i].Name, Reason: reason, Detail: detail})
+		}
+	}
+	return chosen, excluded
+}
+
+// rank appends to dst the first k candidates for obj in preference order.
+// Only the tiers the first k candidates come from are ordered, and
+// distances are computed only if the distance tier is one of them.
+func rank(ix *index, obj availability.Object, client geo.Location, scheme string, opts SelectOptions, k int, dst []cand) []cand {
+	var counts [TierAny + 1]int
+	cs := ix.candidates(obj, client, scheme, dst, &counts)
+	cs = keepTiers(cs[len(dst):], neededTiers(counts, k))
+	if len(cs) > 0 {
+		order(cs, &counts, ix.m.Mirrors(), client, opts, k)
+	}
+	return append(dst, cs[:min(k, len(cs))]...)
+}
+
+// neededTiers returns the last tier the first k candidates come from.
+func neededTiers(counts [TierAny + 1]int, k int) Tier {
+	for t := TierASN; t < TierAny; t++ {
+		if k <= counts[t] {
+			return t
+		}
+		k -= counts[t]
+	}
+	return TierAny
+}
+
+// keepTiers drops the candidates of tiers after last, in place.
+func keepTiers(cs []cand, last Tier) []cand {
+	n := 0
+	for _, c := range cs {
+		if c.tier <= last {
+			cs[n] = c
+			n++
+		}
+	}
+	return cs[:n]
+}
+
+// eligible returns the index of the access point of mi to send the request
+// to, or why there is none. Ranking uses an index that applies the same
+// rules once per map; eligible explains, for the mirror list, why a mirror
+// is not a candidate.
+func eligible(mi *availability.Mirror, obj availability.Object, scheme string, allowInsecure bool) (int, Reason, string) {
+	switch {
+	case !mi.Enabled():
+		return -1, Disabled, ""
+	case !mi.Checked:
+		return -1, NotChecked, ""
+	case !mi.Trusted:
+		return -1, Untrusted, mi.Problem
+	}
+	best, bestLevel := -1, -1
+	for i, a := range mi.Access {
+		level := accessLevel(a, obj, scheme, allowInsecure)
+		if level == levelOK {
+			if best < 0 || preferred(a.Kind, mi.Access[best].Kind, scheme) {
+				best = i
+			}
+			continue
+		}
+		bestLevel = max(bestLevel, level)
+	}
+	if best >= 0 {
+		return best, "", ""
+	}
+	return -1, levelReason(bestLevel), ""
+}
+
+// How far an access point gets through the checks.
+const (
+	levelNoAccess = iota
+	levelInsecure
+	levelUnreachable
+	levelNotHeld
+	levelOK
+)
+
+// levelReason is why an access point that got to level l is not used.
+func levelReason(l int) Reason {
+	switch l {
+	case levelInsecure:
+		return Insecure
+	case levelUnreachable:
+		return Unreachable
+	case levelNotHeld:
+		return NotHeld
+	}
+	return NoAccess
+}
+
+func accessLevel(a availability.Access, obj availability.Object, scheme string, allowInsecure bool) int {
+	switch {
+	case a.Kind != config.AccessHTTP && a.Kind != config.AccessHTTPS:
+		return levelNoAccess
+	case scheme == "https" && a.Kind == config.AccessHTTP && !allowInsecure:
+		return levelInsecure
+	case !a.Reachable:
+		return levelUnreachable
+	case !obj.Holds(a.Slot):
+		return levelNotHeld
+	}
+	return levelOK
+}
+
+// preferred reports whether kind k beats kind old for a request over
+// scheme: the request's own scheme first, then https.
+func preferred(k, old config.AccessKind, scheme string) bool {
+	if string(old) == scheme {
+		return false
+	}
+	return string(k) == scheme || k == config.AccessHTTPS
+}
+
+// order puts the first k candidates in order: by tier, then distance band
+// (in TierDistance), then in a weighted random order within each tier and
+// band: each place goes to one of the candidates left with probability
+// proportional to its weight (successive weighted sampling without
+// replacement). The first candidate is thus each one of the best group with
+// probability weight / (sum of the group's weights).
+func order(cs []cand, counts *[TierAny + 1]int, mirrors []availability.Mirror, client geo.Location, opts SelectOptions, k int) {
+	groupByTier(cs, counts)
+	if counts[TierDistance] > 0 {
+		setBands(cs, mirrors, client, opts.DistanceBand)
+	}
+	done := 0
+	for start := 0; start < len(cs) && done < k; {
+		end := start + 1
+		for end < len(cs) && cs[end].tier == cs[start].tier && cs[end].band == cs[start].band {
+			end++
+		}
+		shuffle(cs[start:end], min(k-done, end-start), opts.Rand)
+		done += end - start
+		start = end
+	}
+}
+
+// groupByTier reorders cs so that tiers come in order; counts has the
+// number of candidates of each tier (more for tiers cs no longer holds).
+func groupByTier(cs []cand, counts *[TierAny + 1]int) {
+	n := 0
+	for t := TierASN; t <= TierAny && n < len(cs); t++ {
+		if counts[t] == 0 {
+			continue
+		}
+		if counts[t] >= len(cs)-n {
+			return // the rest are all of tier t or later, in order
+		}
+		for i := n; i < len(cs); i++ {
+			if cs[i].tier == t {
+				cs[n], cs[i] = cs[i], cs[n]
+				n++
+			}
+		}
+	}
+}
+
+// shuffle fills the first picks places of g by successive weighted draws.
+func shuffle(g []cand, picks int, src rand.Source) {
+	total := 0.0
+	for _, c := range g {
+		total += c.weight
+	}
+	for i := 0; i < picks && i < len(g)-1; i++ {
+		r := uniform(src) * total
+		j := i
+		for ; j < len(g)-1; j++ {
+			if r -= g[j].weight; r < 0 {
+				break
+			}
+		}
+		total -= g[j].weight
+		g[i], g[j] = g[j], g[i]
+	}
+}
+
+// setBands computes the distance and band of the candidates in
+// TierDistance: band b holds those from b to b+1 band widths further than
+// the nearest.
+func setBands(cs []cand, mirrors []availability.Mirror, client geo.Location, band float64) {
+	if band <= 0 {
+		band = DefaultDistanceBand
+	}
+	nearest := math.Inf(1)
+	for i := range cs { // tiers are grouped: TierDistance is one run
+		if c := &cs[i]; c.tier == TierDistance {
+			mi := &mirrors[c.mirror]
+			c.dist = geo.DistanceKm(client.Lat, client.Lon, mi.Lat, mi.Lon)
+			nearest = min(nearest, c.dist)
+		}
+	}
+	lo, hi := -1, -1
+	for i := range cs {
+		if c := &cs[i]; c.tier == TierDistance {
+			c.band = int((c.dist - nearest) / band)
+			if lo < 0 {
+				lo = i
+			}
+			hi = i + 1
+		}
+	}
+	if lo >= 0 {
+		slices.SortStableFunc(cs[lo:hi], func(a, b cand) int { return a.band - b.band })
+	}
+}
+
+// uniform returns a random number in [0, 1).
+func uniform(src rand.Source) float64 {
+	var x uint64
+	if src != nil {
+		x = src.Uint64()
+	} else {
+		x = rand.Uint64()
+	}
+	return float64(x>>11) / (1 << 53)
+}
