@@ -42,12 +42,14 @@ type command struct {
 // commands lists every subcommand; "help" prints them in this order.
 func commands() []command {
 	return []command{
+		{"demo", "a whole mirror network on loopback, for a first look", runDemo},
 		{"keygen", "create an origin's signing key pair", runKeygen},
 		{"publish", "sign a tree: append its changes to the log and re-sign the checkpoint", runPublish},
 		{"serve", "serve a tree (origin or mirror) over HTTP or HTTPS", runServe},
 		{"mirror", "keep a mirror in sync with its upstream (mirror sync)", runMirror},
 		{"verify", "check a tree against its own signed checkpoint", runVerify},
 		{"restore", "rebuild a lost origin from its mirrors, verified against the newest signed checkpoint they hold", runRestore},
+		{"hub", "the hub: checker loop, redirector and API on one store", runHub},
 		{"check", "check every mirror against the origin's signed log (one pass)", runCheck},
 		{"mirrors", "import or export the mirror registry (Tails-style mirrors.json)", runMirrors},
 		{"redirect", "the redirector alone, at the edge, over a signed availability map", runRedirect},

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// noRedirects is a client that reports redirects instead of following them.
+var noRedirects = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// runHubProcess runs "pando hub" on cfg and waits for its first pass.
+func runHubProcess(t *testing.T, cfg string) (url string, cmd *exec.Cmd) {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd = exec.Command(pandoBin, "hub", "--config", cfg, "--listen", addr)
+	errb := &lockedBuffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("pando hub did not exit cleanly on SIGTERM: %v\n%s", err, errb.String())
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("pando hub did not stop within 15 s of SIGTERM")
+		}
+	})
+	url = "http://" + addr + "/"
+	waitPasses(t, url, 1, errb)
+	return url, cmd
+}
+
+// lockedBuffer collects a subprocess's output while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitPasses waits until the hub has completed at least n passes.
+func waitPasses(t *testing.T, hub string, n int64, log *lockedBuffer) {
+	t.Helper()
+	for range 300 {
+		var st struct{ Passes int64 }
+		if err := hubJSON(hub+"api/v1/status", &st); err == nil && st.Passes >= n {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("hub %s never completed %d passes:\n%s", hub, n, log.String())
+}
+
+func hubJSON(url string, v any) error {
+	resp, err := noRedirects.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
+}
+
+// TestHubRedirectsAndReloads runs a hub over a good, a stale and a tampered
+// mirror: downloads go only where the right bytes are, the API reports each
+// mirror, and SIGHUP applies a new hub.toml without a restart.
+func TestHubRedirectsAndReloads(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	sync := func(name string) string {
+		root := filepath.Join(n.dir, name)
+		if r := n.sync(t, n.url, root); r.code != 0 {
+			t.Fatalf("sync %s: %s", name, r.stderr)
+		}
+		return root
+	}
+	good, stale, tampered := sync("good"), sync("stale"), sync("tampered")
+	writeFiles(t, n.origin, map[string]string{"pool/new.tar.gz": "published after the stale mirror's last sync"})
+	n.publish(t)
+	sync("good")
+	sync("tampered")
+	data := readFile(t, tampered, "pool/a/alpha_1.0.tar.gz")
+	data[10] ^= 1
+	os.WriteFile(filepath.Join(tampered, "pool/a/alpha_1.0.tar.gz"), data, 0o644)
+	urls := map[string]string{"good": startServe(t, good), "stale": startServe(t, stale), "tampered": startServe(t, tampered)}
+
+	cfg := filepath.Join(n.dir, "hub.toml")
+	write := func(tamperedWeight int) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "[origin]\nurl = %q\npubkey = %q\n\n[store]\npath = \"hub.db\"\n\n[check]\ninterval = \"1h\"\ntimeout = \"5s\"\n\n", n.url, n.pub)
+		for _, name := range []string{"good", "stale", "tampered"} {
+			w := 100
+			if name == "tampered" {
+				w = tamperedWeight
+			}
+			fmt.Fprintf(&b, "[[mirror]]\nname = %q\nhttp = %q\nweight = %d\n\n", name, urls[name], w)
+		}
+		if err := os.WriteFile(cfg, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(100)
+	hub, cmd := runHubProcess(t, cfg)
+
+	where := func(p string) map[string]int {
+		seen := map[string]int{}
+		for range 60 {
+			resp, err := noRedirects.Get(hub + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound {
+				t.Fatalf("GET %s: %s, want 302", p, resp.Status)
+			}
+			loc := resp.Header.Get("Location")
+			name := "fallback"
+			for m, u := range urls {
+				if strings.HasPrefix(loc, u) {
+					name = m
+				}
+			}
+			if name == "fallback" && !strings.HasPrefix(loc, n.url) {
+				t.Fatalf("GET %s: Location %q is neither a mirror nor the origin", p, loc)
+			}
+			seen[name]++
+		}
+		return seen
+	}
+	// The tampered object never goes to the tampered mirror; a mirror with
+	// any tampering is not trusted for other objects either.
+	if s := where("pool/a/alpha_1.0.tar.gz"); s["tampered"] > 0 || s["good"] == 0 {
+		t.Errorf("tampered object went to %v", s)
+	}
+	// The new object never goes to the stale mirror, which lacks it.
+	if s := where("pool/new.tar.gz"); s["stale"] > 0 || s["good"] != 60 {
+		t.Errorf("new object went to %v, want only the good mirror", s)
+	}
+	// An object the stale mirror holds at its current version may go there.
+	if s := where("index.html"); s["stale"] == 0 || s["tampered"] > 0 {
+		t.Errorf("old object went to %v, want good and stale", s)
+	}
+
+	// The API names each mirror and its state.
+	var mirrors struct {
+		Mirrors []struct {
+			Name     string
+			OK       bool
+			Problems []struct{ Kind, Path string }
+		}
+	}
+	if err := hubJSON(hub+"api/v1/mirrors", &mirrors); err != nil {
+		t.Fatal(err)
+	}
+	state := map[string]string{}
+	for _, m := range mirrors.Mirrors {
+		var ks []string
+		for _, p := range m.Problems {
+			ks = append(ks, p.Kind+" "+p.Path)
+		}
+		state[m.Name] = fmt.Sprint(m.OK, ks)
+	}
+	// The stale mirror is behind by less than the check interval: not yet a
+	// problem, but it gets no download of what it lacks (above).
+	want := map[string]string{"good": "true []", "stale": "true []", "tampered": "false [hash pool/a/alpha_1.0.tar.gz]"}
+	for name, w := range want {
+		if state[name] != w {
+			t.Errorf("api mirror %s: %s, want %s", name, state[name], w)
+		}
+	}
+	var obj struct {
+		Path    string
+		SHA256  string
+		Mirrors []struct {
+			Mirror string
+			Holds  bool
+		}
+	}
+	if err := hubJSON(hub+"api/v1/objects?path=pool/a/alpha_1.0.tar.gz", &obj); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range obj.Mirrors {
+		if m.Holds != (m.Mirror != "tampered") {
+			t.Errorf("api object: mirror %s holds = %v", m.Mirror, m.Holds)
+		}
+	}
+	if resp, err := noRedirects.Get(hub + "api/v1/objects?path=../etc/passwd"); err != nil || resp.StatusCode != 400 {
+		t.Errorf("api object with a bad path: %v %v, want 400", resp.Status, err)
+	}
+
+	// SIGHUP: the stale mirror's weight goes to 0; no download goes there.
+	write(100)
+	cfgData, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(cfgData), "name = \"stale\"\nhttp = \""+urls["stale"]+"\"\nweight = 100", "name = \"stale\"\nhttp = \""+urls["stale"]+"\"\nweight = 0", 1)), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if where("index.html")["stale"] == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s := where("index.html"); s["stale"] > 0 {
+		t.Errorf("after reload with weight 0, the stale mirror still got %d of 60", s["stale"])
+	}
+
+	// A broken hub.toml on SIGHUP is refused and the hub keeps serving.
+	os.WriteFile(cfg, []byte("[origin]\nurl = 3\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	if s := where("pool/new.tar.gz"); s["good"] != 60 {
+		t.Errorf("after a refused reload: %v", s)
+	}
+}
+
+// TestDemo runs "pando demo" as a user would: it prints the network, the
+// hub redirects, and Ctrl-C stops it cleanly.
+func TestDemo(t *testing.T) {
+	cmd := exec.Command(pandoBin, "demo", "--listen", freeAddr(t))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errb := &lockedBuffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var printed strings.Builder
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	timeout := time.After(90 * time.Second)
+wait:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("demo exited early:\n%s\n%s", printed.String(), errb.String())
+			}
+			printed.WriteString(l + "\n")
+			if strings.Contains(l, "Press Ctrl-C") {
+				break wait
+			}
+		case <-timeout:
+			t.Fatalf("demo did not come up:\n%s\n%s", printed.String(), errb.String())
+		}
+	}
+	text := printed.String()
+	for _, want := range []string{"de-good", "us-stale", "nl-tampered", "stale [http]", "hash [http] releases/1.0/pando-demo-1.0.iso"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, text)
+		}
+	}
+	hub := regexp.MustCompile(`hub +(http://\S+)`).FindStringSubmatch(text)
+	if hub == nil {
+		t.Fatalf("no hub URL in:\n%s", text)
+	}
+	resp, err := noRedirects.Get(hub[1] + "releases/1.1/pando-demo-1.1.iso")
+	if err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("demo hub redirect: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); !strings.HasSuffix(loc, "/releases/1.1/pando-demo-1.1.iso") {
+		t.Errorf("Location %q", loc)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() {
+		for range lines {
+		}
+		done <- cmd.Wait()
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("demo did not exit cleanly on Ctrl-C: %v\n%s", err, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("demo did not stop within 20 s of Ctrl-C")
+	}
+}

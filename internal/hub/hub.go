@@ -1,0 +1,190 @@
+// Package hub owns the central service of a mirror network: it runs the
+// checker on a schedule, compiles what the checker found into the
+// availability map after every pass, and serves the redirector over that
+// map, the JSON API and the client-side assets, all on one store. hub.toml
+// is reloaded on request (SIGHUP) without dropping a request.
+package hub
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/pando-mirror/pando/internal/check"
+	"github.com/pando-mirror/pando/internal/config"
+	"github.com/pando-mirror/pando/internal/logdir"
+	"github.com/pando-mirror/pando/internal/serve"
+	"github.com/pando-mirror/pando/internal/store"
+	"github.com/pando-mirror/pando/internal/upstream"
+)
+
+// Options adjust a hub beyond hub.toml.
+type Options struct {
+	Log   *slog.Logger
+	Check func(check.Options) check.Options // adjusts the checker's options (tests)
+	Now   func() time.Time
+}
+
+// A Hub is the running service.
+type Hub struct {
+	cfg    atomic.Pointer[config.Config]
+	store  store.Store
+	origin atomic.Pointer[logdir.Log]
+	opts   Options
+	log    *slog.Logger
+	kick   chan struct{} // asks the loop for a pass now
+	passes atomic.Int64
+	last   atomic.Pointer[check.Report]
+	red    *redirector
+}
+
+// New returns a hub over cfg and st. Run starts it.
+func New(cfg *config.Config, st store.Store, opts Options) (*Hub, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Hub{store: st, opts: opts, log: opts.Log, kick: make(chan struct{}, 1)}
+	h.cfg.Store(cfg)
+	red, err := newRedirector(h)
+	if err != nil {
+		return nil, err
+	}
+	h.red = red
+	return h, nil
+}
+
+func (h *Hub) config() *config.Config { return h.cfg.Load() }
+
+// Reload replaces the configuration: mirrors, weights and policy take effect
+// at once for redirects and at the next pass for checks. The store and the
+// listen address are fixed for the hub's life.
+func (h *Hub) Reload(ctx context.Context, cfg *config.Config) error {
+	old := h.config()
+	if cfg.Store != old.Store {
+		return errors.New("the store cannot change on reload; restart the hub")
+	}
+	if cfg.Hub.Listen != old.Hub.Listen {
+		h.log.Warn("the listen address cannot change on reload; keeping it", "listen", old.Hub.Listen)
+	}
+	if err := h.red.configure(cfg); err != nil {
+		return err
+	}
+	h.cfg.Store(cfg)
+	if err := h.red.rebuild(ctx); err != nil {
+		return err
+	}
+	h.CheckSoon()
+	return nil
+}
+
+// CheckSoon asks for a pass as soon as the current one (if any) ends.
+func (h *Hub) CheckSoon() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// LastReport returns the report of the latest pass, or nil before the first.
+func (h *Hub) LastReport() *check.Report { return h.last.Load() }
+
+// Passes returns how many passes have completed.
+func (h *Hub) Passes() int64 { return h.passes.Load() }
+
+// Run serves on ln and checks on schedule until ctx ends.
+func (h *Hub) Run(ctx context.Context, ln net.Listener) error {
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); h.loop(ctx) }()
+	err := serve.Serve(ctx, ln, h.Handler(), serve.Config{Logger: h.log})
+	<-loopDone
+	return err
+}
+
+// loop runs a pass at start, unless one just ran, and then every check
+// interval.
+func (h *Hub) loop(ctx context.Context) {
+	skip := h.Passes() > 0
+	for {
+		start := time.Now()
+		if !skip {
+			if err := h.Pass(ctx); err != nil && ctx.Err() == nil {
+				h.log.Error("check pass failed", "err", err)
+			}
+		}
+		skip = false
+		wait := h.config().Check.Interval - time.Since(start)
+		t := time.NewTimer(max(wait, 0))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-h.kick:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// Pass runs one checker pass and compiles the new availability map.
+func (h *Hub) Pass(ctx context.Context) error {
+	cfg := h.config()
+	origin, err := check.FetchOrigin(ctx, h.store, cfg.Origin.URL, cfg.Origin.Verifier, upstream.Config{})
+	if err != nil {
+		return err
+	}
+	h.origin.Store(origin)
+	opts := check.OptionsFromConfig(cfg)
+	opts.Log = h.log
+	if h.opts.Check != nil {
+		opts = h.opts.Check(opts)
+	}
+	var mirrors []config.Mirror
+	for _, m := range cfg.Mirrors {
+		if m.Enabled() {
+			mirrors = append(mirrors, m)
+		}
+	}
+	rep, err := check.Pass(ctx, h.store, origin, cfg.Origin.URL, mirrors, opts)
+	if err != nil {
+		return err
+	}
+	h.last.Store(rep)
+	if err := h.red.rebuild(ctx); err != nil {
+		return err
+	}
+	h.passes.Add(1)
+	h.log.Info("check pass", "pass", rep.Pass, "mirrors", len(rep.Mirrors), "healthy", rep.OK(),
+		"seconds", rep.Finished.Sub(rep.Started).Seconds())
+	return nil
+}
+
+// Handler returns the hub's HTTP interface.
+func (h *Hub) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/mirrors", h.apiMirrors)
+	mux.HandleFunc("GET /api/v1/mirrors/{name}", h.apiMirrors)
+	mux.HandleFunc("GET /api/v1/objects", h.apiObjects)
+	mux.HandleFunc("GET /api/v1/status", h.apiStatus)
+	h.mountStatus(mux)
+	mux.Handle("/", h.red)
+	return mux
+}
+
+func (h *Hub) apiStatus(w http.ResponseWriter, r *http.Request) {
+	out := map[string]any{"passes": h.Passes()}
+	if o := h.origin.Load(); o != nil {
+		out["origin"] = map[string]any{"records": o.N(), "root": o.Checkpoint.Hash.String(), "signed": o.Checkpoint.Time}
+	}
+	if rep := h.last.Load(); rep != nil {
+		out["last_pass"] = map[string]any{"id": rep.Pass, "started": rep.Started, "finished": rep.Finished, "healthy": rep.OK()}
+	}
+	writeJSON(w, out)
+}
