@@ -119,9 +119,11 @@ func TestHubRedirectsAndReloads(t *testing.T) {
 	urls := map[string]string{"good": startServe(t, good), "stale": startServe(t, stale), "tampered": startServe(t, tampered)}
 
 	cfg := filepath.Join(n.dir, "hub.toml")
+	hubKey, hubPub := keys(t, n.dir, "hub.example.org")
 	write := func(tamperedWeight int) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "[origin]\nurl = %q\npubkey = %q\n\n[store]\npath = \"hub.db\"\n\n[check]\ninterval = \"1h\"\ntimeout = \"5s\"\n\n", n.url, n.pub)
+		fmt.Fprintf(&b, "[hub]\nkey = %q\nmap_file = \"availability.map\"\n\n", hubKey)
 		for _, name := range []string{"good", "stale", "tampered"} {
 			w := 100
 			if name == "tampered" {
@@ -220,6 +222,34 @@ func TestHubRedirectsAndReloads(t *testing.T) {
 	}
 	if resp, err := noRedirects.Get(hub + "api/v1/objects?path=../etc/passwd"); err != nil || resp.StatusCode != 400 {
 		t.Errorf("api object with a bad path: %v %v, want 400", resp.Status, err)
+	}
+
+	// The hub signs its map for edges: as a file and at /availability.map.
+	if _, err := os.Stat(filepath.Join(n.dir, "availability.map")); err != nil {
+		t.Errorf("hub.map_file not written: %v", err)
+	}
+	edge := freeAddr(t)
+	edgeCmd := exec.Command(pandoBin, "redirect", "--map", hub+"availability.map", "--pubkey", hubPub, "--listen", edge)
+	edgeLog := &lockedBuffer{}
+	edgeCmd.Stderr = edgeLog
+	if err := edgeCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { edgeCmd.Process.Kill(); edgeCmd.Wait() }()
+	var resp *http.Response
+	var err error
+	for range 100 {
+		if resp, err = noRedirects.Get("http://" + edge + "/pool/new.tar.gz"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("edge did not start: %v\n%s", err, edgeLog.String())
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, urls["good"]) {
+		t.Errorf("edge over the hub's signed map: %s to %q, want 302 to the good mirror", resp.Status, loc)
 	}
 
 	// SIGHUP: the stale mirror's weight goes to 0; no download goes there.

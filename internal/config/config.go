@@ -98,6 +98,8 @@ type Check struct {
 type Hub struct {
 	Listen   string // host:port
 	Fallback string // URL prefix ending in "/"; defaults to the origin's URL
+	Key      string // the hub's signing key file, for the signed availability map; "" for none
+	MapFile  string // where to write the signed map after every pass; "" for nowhere (needs Key)
 }
 
 // Redirect is the redirector's policy: where client locations come from,
@@ -181,6 +183,8 @@ type rawConfig struct {
 	Hub struct {
 		Listen   string `toml:"listen"`
 		Fallback string `toml:"fallback"`
+		Key      string `toml:"key"`
+		MapFile  string `toml:"map_file"`
 	} `toml:"hub"`
 	Redirect struct {
 		GeoIP          string   `toml:"geoip"`
@@ -372,7 +376,19 @@ func (v *validator) hub(raw *rawConfig, originURL string) Hub {
 			h.Fallback = u
 		}
 	}
+	h.Key, h.MapFile = v.relative(raw.Hub.Key), v.relative(raw.Hub.MapFile)
+	if h.MapFile != "" && h.Key == "" {
+		v.errorf("hub.map_file %q: needs hub.key to sign the map", raw.Hub.MapFile)
+	}
 	return h
+}
+
+// relative resolves a file name against the config's directory.
+func (v *validator) relative(name string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(v.dir, name)
 }
 
 func checkListen(addr string) error {

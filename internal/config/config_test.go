@@ -175,6 +175,7 @@ pubkey = "nope.pub"`, `hub.toml: origin.pubkey "nope.pub": neither a verifier ke
 			`hub.toml: hub.listen "localhost": want host:port, e.g. "127.0.0.1:8080" or ":443"` + "\n" +
 				`hub.toml: hub.fallback "https://x/?a=b": must not have a query`},
 		{"port", origin + "[hub]\nlisten = \":99999\"\n", `hub.toml: hub.listen ":99999": port "99999" is not a number from 0 to 65535`},
+		{"map without key", origin + "[hub]\nmap_file = \"map.signed\"\n", `hub.toml: hub.map_file "map.signed": needs hub.key to sign the map`},
 		{"mirror scheme", origin + mirrors(`name = "a"
 https = "https://a/"`, `name = "b"
 https = "https://b/"`, `name = "fau"

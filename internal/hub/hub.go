@@ -41,6 +41,7 @@ type Hub struct {
 	passes atomic.Int64
 	last   atomic.Pointer[check.Report]
 	red    *redirector
+	export *mapExport // nil without hub.key
 }
 
 // New returns a hub over cfg and st. Run starts it.
@@ -58,6 +59,9 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Hub, error) {
 		return nil, err
 	}
 	h.red = red
+	if h.export, err = newMapExport(cfg.Hub.Key, cfg.Hub.MapFile); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -160,6 +164,9 @@ func (h *Hub) Pass(ctx context.Context) error {
 	if err := h.red.rebuild(ctx); err != nil {
 		return err
 	}
+	if err := h.export.publish(h.Map()); err != nil {
+		return err
+	}
 	h.passes.Add(1)
 	h.log.Info("check pass", "pass", rep.Pass, "mirrors", len(rep.Mirrors), "healthy", rep.OK(),
 		"seconds", rep.Finished.Sub(rep.Started).Seconds())
@@ -173,6 +180,7 @@ func (h *Hub) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/mirrors/{name}", h.apiMirrors)
 	mux.HandleFunc("GET /api/v1/objects", h.apiObjects)
 	mux.HandleFunc("GET /api/v1/status", h.apiStatus)
+	mux.Handle("GET /availability.map", h.export)
 	h.mountStatus(mux)
 	mux.Handle("/", h.red)
 	return mux
