@@ -54,6 +54,7 @@ func commands() []command {
 		{"mirrors", "import or export the mirror registry (Tails-style mirrors.json)", runMirrors},
 		{"redirect", "the redirector alone, at the edge, over a signed availability map", runRedirect},
 		{"get", "download a file through the mirror network and verify it against the signed log", runGet},
+		{"stats", "download statistics: ingest a web server's log and report it to the hub", runStats},
 	}
 }
 

@@ -19,6 +19,7 @@ type Memory struct {
 	problems map[string]map[problemKey]Problem // by mirror
 	objects  map[string]map[objectKey]ObjectState
 	meta     map[string][]byte
+	stats    memStats
 }
 
 // NewMemory returns an empty in-memory store.

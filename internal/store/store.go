@@ -27,6 +27,9 @@
 // object P at journal record R (size, SHA-256) over access point A", which
 // the hub compiles into its availability map.
 //
+// Download counts are kept per day, object, mirror, country and source, and
+// added to in idempotent batches; see StatBatch.
+//
 // Times are kept in UTC to the microsecond, lags in whole seconds.
 package store
 
@@ -69,6 +72,15 @@ type Store interface {
 	GetMeta(ctx context.Context, key string) ([]byte, error)
 	// PutMeta stores value under key, replacing any earlier value.
 	PutMeta(ctx context.Context, key string, value []byte) error
+
+	// AddStats adds a batch of download counts (see StatBatch) in one
+	// transaction: all of it or, on error, nothing. A batch with the same
+	// source, reporter and ID as one added before adds nothing and returns
+	// duplicate true.
+	AddStats(ctx context.Context, b StatBatch) (duplicate bool, err error)
+	// QueryStats returns the counts kept for the query's days (and path),
+	// with the days each mirror reported in that range.
+	QueryStats(ctx context.Context, q StatsQuery) (StatsResult, error)
 
 	Close() error
 }

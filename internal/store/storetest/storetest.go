@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite every store.Store
 // implementation runs: what the checker records, the hub must read back the
-// same way, whatever keeps it.
+// same way, whatever keeps it. Run covers the checker's state, RunStats the
+// download statistics; an implementation runs both.
 package storetest
 
 import (
