@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/pando-mirror/pando/internal/config"
 	"github.com/pando-mirror/pando/internal/logdir"
 	"github.com/pando-mirror/pando/internal/serve"
+	"github.com/pando-mirror/pando/internal/stats"
 	"github.com/pando-mirror/pando/internal/store"
 	"github.com/pando-mirror/pando/internal/upstream"
 )
@@ -42,6 +44,9 @@ type Hub struct {
 	last   atomic.Pointer[check.Report]
 	red    *redirector
 	export *mapExport // nil without hub.key
+
+	counter   *stats.Counter // redirects, flushed to the store
+	redirects redirectCounts // redirects per mirror since start, for the status pages
 }
 
 // New returns a hub over cfg and st. Run starts it.
@@ -52,7 +57,8 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Hub, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Hub{store: st, opts: opts, log: opts.Log, kick: make(chan struct{}, 1)}
+	h := &Hub{store: st, opts: opts, log: opts.Log, kick: make(chan struct{}, 1),
+		counter: stats.NewCounter(st, "", opts.Now)}
 	h.cfg.Store(cfg)
 	red, err := newRedirector(h)
 	if err != nil {
@@ -105,10 +111,11 @@ func (h *Hub) Passes() int64 { return h.passes.Load() }
 
 // Run serves on ln and checks on schedule until ctx ends.
 func (h *Hub) Run(ctx context.Context, ln net.Listener) error {
-	loopDone := make(chan struct{})
-	go func() { defer close(loopDone); h.loop(ctx) }()
+	var wg sync.WaitGroup
+	wg.Go(func() { h.loop(ctx) })
+	wg.Go(func() { h.runCounter(ctx) })
 	err := serve.Serve(ctx, ln, h.Handler(), serve.Config{Logger: h.log})
-	<-loopDone
+	wg.Wait()
 	return err
 }
 
@@ -182,6 +189,7 @@ func (h *Hub) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/status", h.apiStatus)
 	mux.Handle("GET /availability.map", h.export)
 	h.mountStatus(mux)
+	h.mountStats(mux)
 	mux.Handle("/", h.red)
 	return mux
 }

@@ -84,5 +84,5 @@ func (r *redirector) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		web.ScriptHandler().ServeHTTP(w, req)
 		return
 	}
-	(*r.handler.Load()).ServeHTTP(w, req)
+	(*r.handler.Load()).ServeHTTP(r.countRedirect(req, w), req)
 }

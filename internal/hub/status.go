@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/pando-mirror/pando/internal/config"
@@ -16,14 +15,6 @@ type statusSource struct{ h *Hub }
 func (s statusSource) Config() *config.Config { return s.h.config() }
 func (s statusSource) Origin() *logdir.Log    { return s.h.origin.Load() }
 func (s statusSource) Store() store.Store     { return s.h.store }
-
-// Redirects is not counted yet: the pages then leave the column out.
-func (s statusSource) Redirects(mirror string) (int64, bool) { return 0, false }
-
-// Downloads is not collected yet: the pages then say so.
-func (s statusSource) Downloads(ctx context.Context, q status.DownloadQuery) ([]status.DayCount, error) {
-	return nil, nil
-}
 
 // mountStatus serves the status pages at the URLs the issue names; every
 // other path is a download for the redirector.
