@@ -66,3 +66,19 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkDecode(b *testing.B) {
+	w := bigWorld(b, 75000, 60)
+	s, v := testKeys(b, "hub.example.org")
+	data, err := availability.Encode(w.Map(), s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := availability.Decode(data, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

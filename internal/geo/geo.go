@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/oschwald/maxminddb-golang/v2"
 )
@@ -35,12 +36,49 @@ type Location struct {
 type DB struct {
 	places *maxminddb.Reader // country or city database
 	asns   *maxminddb.Reader // ASN database
+	cache  *recordCache      // decoded records of places
+	asnc   *recordCache      // decoded records of asns
+}
+
+// cacheSize is the number of decoded records a recordCache keeps.
+const cacheSize = 4096
+
+// A recordCache keeps decoded records by their offset in a database, so
+// that the many addresses that share a record (a country database has a few
+// hundred) are decoded once. It is direct-mapped and lock-free: a slot holds
+// the last record that hashed to it.
+type recordCache struct {
+	slots [cacheSize]atomic.Pointer[cachedRecord]
+}
+
+type cachedRecord struct {
+	offset uintptr
+	loc    Location
+}
+
+// lookup returns the record of ip in r, decoded, and whether there is one.
+func (c *recordCache) lookup(r *maxminddb.Reader, ip netip.Addr) (Location, bool) {
+	res := r.Lookup(ip)
+	if !res.Found() {
+		return Location{}, false
+	}
+	slot := &c.slots[res.Offset()%cacheSize]
+	if e := slot.Load(); e != nil && e.offset == res.Offset() {
+		return e.loc, true
+	}
+	var rec record
+	if res.Decode(&rec) != nil {
+		return Location{}, false
+	}
+	loc := fromRecord(&rec)
+	slot.Store(&cachedRecord{offset: res.Offset(), loc: loc})
+	return loc, true
 }
 
 // Open opens a country or city database and an ASN database, either of
 // which may be "" for none. The error names the file at fault.
 func Open(placeDB, asnDB string) (*DB, error) {
-	d := &DB{}
+	d := &DB{cache: &recordCache{}, asnc: &recordCache{}}
 	var err error
 	if placeDB != "" {
 		if d.places, err = open(placeDB); err != nil {
@@ -122,16 +160,12 @@ func (d *DB) Lookup(ip netip.Addr) Location {
 		return loc
 	}
 	ip = ip.Unmap().WithZone("")
-	if d.places != nil {
-		var r record
-		if d.places.Lookup(ip).Decode(&r) == nil {
-			loc = fromRecord(&r)
-		}
+	if d.places != nil && d.cache != nil {
+		loc, _ = d.cache.lookup(d.places, ip)
 	}
-	if d.asns != nil {
-		var r record
-		if d.asns.Lookup(ip).Decode(&r) == nil && r.ASN != 0 {
-			loc.ASN = r.ASN
+	if d.asns != nil && d.asnc != nil {
+		if a, ok := d.asnc.lookup(d.asns, ip); ok && a.ASN != 0 {
+			loc.ASN = a.ASN
 		}
 	}
 	return loc
@@ -175,4 +209,22 @@ func DistanceKm(lat1, lon1, lat2, lon2 float64) float64 {
 	s1, s2 := math.Sin(dLat/2), math.Sin(dLon/2)
 	h := s1*s1 + math.Cos(lat1*rad)*math.Cos(lat2*rad)*s2*s2
 	return 2 * earthRadiusKm * math.Asin(math.Sqrt(min(1, h)))
+}
+
+// A Point is a place prepared for many distance computations: ranking
+// mirrors by distance costs one cosine and one arc cosine per mirror.
+type Point struct{ sinLat, cosLat, lon float64 }
+
+// NewPoint returns the point at lat, lon (degrees).
+func NewPoint(lat, lon float64) Point {
+	const rad = math.Pi / 180
+	return Point{sinLat: math.Sin(lat * rad), cosLat: math.Cos(lat * rad), lon: lon * rad}
+}
+
+// DistanceKm returns the great-circle distance in kilometres between p and
+// q by the spherical law of cosines: as exact as the haversine formula
+// (DistanceKm) beyond a few kilometres, which is all ranking needs.
+func (p Point) DistanceKm(q Point) float64 {
+	c := p.sinLat*q.sinLat + p.cosLat*q.cosLat*math.Cos(p.lon-q.lon)
+	return earthRadiusKm * math.Acos(max(-1, min(1, c)))
 }

@@ -136,3 +136,37 @@ func BenchmarkGeoLookup(b *testing.B) {
 		db.Lookup(ip)
 	}
 }
+
+func TestGeoPointDistance(t *testing.T) {
+	places := [][2]float64{{48.86, 2.35}, {50.11, 8.68}, {40.71, -74.01}, {-33.9, 151.2}, {35.7, 139.7}, {0, 179.5}, {0, -179.5}, {-90, 0}}
+	for _, a := range places {
+		for _, b := range places {
+			want := geo.DistanceKm(a[0], a[1], b[0], b[1])
+			got := geo.NewPoint(a[0], a[1]).DistanceKm(geo.NewPoint(b[0], b[1]))
+			if math.Abs(got-want) > 1 {
+				t.Errorf("%v to %v: Point.DistanceKm %.1f, DistanceKm %.1f", a, b, got, want)
+			}
+		}
+	}
+}
+
+func TestGeoConcurrentLookups(t *testing.T) {
+	db := openTestDB(t)
+	want := db.Lookup(netip.MustParseAddr("127.0.1.7"))
+	done := make(chan bool)
+	for g := 0; g < 8; g++ {
+		go func() {
+			ok := true
+			for i := 0; i < 500; i++ {
+				ok = ok && db.Lookup(netip.MustParseAddr("127.0.1.7")) == want &&
+					db.Lookup(netip.MustParseAddr("127.0.3.1")).Country == "US"
+			}
+			done <- ok
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if !<-done {
+			t.Error("a concurrent lookup gave another answer")
+		}
+	}
+}

@@ -154,12 +154,12 @@ func (h *handler) getBuf() *[]cand {
 // allocations however many alternatives it lists.
 func setRedirect(hdr http.Header, mirrors []availability.Mirror, cs []cand, obj *availability.Object) {
 	escaped := escapePath(obj.Path)
-	size := 80 + len(escaped)
+	size := 200 + len(escaped)
 	for _, c := range cs {
 		size += len(mirrors[c.mirror].Access[c.access].URL) + len(escaped) + 40
 	}
 	b := make([]byte, 0, size)
-	ends := make([]int, 0, len(cs)+1)
+	ends := make([]int, 0, len(cs)+3)
 	for i, c := range cs {
 		if i > 0 {
 			b = append(b, '<')
@@ -175,16 +175,19 @@ func setRedirect(hdr http.Header, mirrors []availability.Mirror, cs []cand, obj 
 	b = append(b, escaped...)
 	b = append(b, `.meta4>; rel=describedby; type="application/metalink4+xml"`...)
 	ends = append(ends, len(b))
+	b = appendReprDigest(b, obj)
+	ends = append(ends, len(b))
+	b = appendDigest(b, obj)
+	ends = append(ends, len(b))
 	all := string(b)
-	vals := make([]string, len(ends)+5)
+	vals := make([]string, len(ends)+2)
 	start := 0
 	for i, end := range ends {
 		vals[i], start = all[start:end], end
 	}
-	n := len(ends)
+	n := len(cs) + 1 // Location and the Links
 	hdr["Location"] = vals[0:1:1]
 	hdr["Link"] = vals[1:n:n]
-	vals[n], vals[n+1] = digests(obj)
 	hdr["Repr-Digest"], hdr["Digest"] = vals[n:n+1:n+1], vals[n+1:n+2:n+2]
 	vals[n+2], vals[n+3] = "private, no-store", "0"
 	hdr["Cache-Control"], hdr["Content-Length"] = vals[n+2:n+3:n+3], vals[n+3:n+4:n+4]
@@ -201,17 +204,23 @@ func appendLinkParams(b []byte, pri int, country string) []byte {
 	return b
 }
 
-// digests returns the object's SHA-256 as an RFC 9530 Repr-Digest value and
-// as the older RFC 3230 Digest value that aria2 and others check.
-func digests(obj *availability.Object) (string, string) {
-	b64 := base64.StdEncoding.EncodeToString(obj.SHA256[:])
-	return "sha-256=:" + b64 + ":", "SHA-256=" + b64
+// appendReprDigest appends the object's SHA-256 as an RFC 9530
+// Repr-Digest value.
+func appendReprDigest(b []byte, obj *availability.Object) []byte {
+	b = append(b, "sha-256=:"...)
+	return append(base64.StdEncoding.AppendEncode(b, obj.SHA256[:]), ':')
+}
+
+// appendDigest appends the object's SHA-256 as an RFC 3230 Digest value,
+// which aria2 and others check.
+func appendDigest(b []byte, obj *availability.Object) []byte {
+	return base64.StdEncoding.AppendEncode(append(b, "SHA-256="...), obj.SHA256[:])
 }
 
 // setDigest sets the object's digest headers.
 func setDigest(hdr http.Header, obj *availability.Object) {
-	repr, digest := digests(obj)
-	hdr["Repr-Digest"], hdr["Digest"] = []string{repr}, []string{digest}
+	hdr["Repr-Digest"] = []string{string(appendReprDigest(nil, obj))}
+	hdr["Digest"] = []string{string(appendDigest(nil, obj))}
 }
 
 // fallback sends the client to the same path at the fall-back server, with

@@ -29,6 +29,7 @@ type entry struct {
 	continent string
 	asn       uint32
 	coords    bool
+	point     geo.Point // valid if coords
 }
 
 func schemeIndex(scheme string) int {
@@ -50,7 +51,7 @@ func newIndex(m *availability.Map, allowInsecure bool) *index {
 		}
 		for si, scheme := range []string{"http", "https"} {
 			e := entry{mirror: int32(i), weight: float64(mi.Weight), country: mi.Country,
-				continent: mi.Continent, asn: mi.ASN, coords: mi.HasCoords}
+				continent: mi.Continent, asn: mi.ASN, coords: mi.HasCoords, point: geo.NewPoint(mi.Lat, mi.Lon)}
 			for _, want := range preference(scheme) {
 				for j, a := range mi.Access {
 					if a.Kind == want && a.Reachable && (scheme == "http" || a.Kind == config.AccessHTTPS || allowInsecure) {
@@ -79,13 +80,14 @@ func preference(scheme string) []config.AccessKind {
 // candidates appends the candidates for obj to dst, each over its
 // preferred access point that holds obj, and counts them by tier.
 func (ix *index) candidates(obj availability.Object, client geo.Location, scheme string, dst []cand, counts *[TierAny + 1]int) []cand {
-	for i := range ix.schemes[schemeIndex(scheme)] {
-		e := &ix.schemes[schemeIndex(scheme)][i]
+	ents := ix.schemes[schemeIndex(scheme)]
+	for i := range ents {
+		e := &ents[i]
 		for j := int32(0); j < e.n; j++ {
 			if obj.Holds(int(e.slot[j])) {
 				t := e.tier(client)
 				counts[t]++
-				dst = append(dst, cand{mirror: e.mirror, access: e.access[j], tier: t, weight: e.weight})
+				dst = append(dst, cand{mirror: e.mirror, access: e.access[j], entry: int32(i), tier: t, weight: e.weight})
 				break
 			}
 		}

@@ -3,7 +3,6 @@ package redirect
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/pando-mirror/pando/internal/availability"
 	"github.com/pando-mirror/pando/internal/config"
@@ -58,8 +57,9 @@ type Candidate struct {
 type cand struct {
 	mirror int32 // index in the map's mirrors
 	access int32 // index in the mirror's access points
+	entry  int32 // index in the index's entries for the scheme
+	band   int32 // distance band in TierDistance
 	tier   Tier
-	band   int
 	weight float64
 	dist   float64 // km; valid in TierDistance
 }
@@ -114,7 +114,7 @@ func Select(m *availability.Map, obj availability.Object, client geo.Location, s
 		mi := &mirrors[c.mirror]
 		a := mi.Access[c.access]
 		isCandidate[c.mirror] = true
-		chosen[i] = Candidate{Mirror: mi, Access: a, URL: objectURL(a.URL, obj.Path), Tier: c.tier, Band: c.band}
+		chosen[i] = Candidate{Mirror: mi, Access: a, URL: objectURL(a.URL, obj.Path), Tier: c.tier, Band: int(c.band)}
 		if client.HasCoords && mi.HasCoords {
 			chosen[i].DistanceKm, chosen[i].HasDistance = geo.DistanceKm(client.Lat, client.Lon, mi.Lat, mi.Lon), true
 		}
@@ -137,7 +137,7 @@ func rank(ix *index, obj availability.Object, client geo.Location, scheme string
 	cs := ix.candidates(obj, client, scheme, dst, &counts)
 	cs = keepTiers(cs[len(dst):], neededTiers(counts, k))
 	if len(cs) > 0 {
-		order(cs, &counts, ix.m.Mirrors(), client, opts, k)
+		order(cs, &counts, ix.schemes[schemeIndex(scheme)], client, opts, k)
 	}
 	return append(dst, cs[:min(k, len(cs))]...)
 }
@@ -245,21 +245,58 @@ func preferred(k, old config.AccessKind, scheme string) bool {
 // band: each place goes to one of the candidates left with probability
 // proportional to its weight (successive weighted sampling without
 // replacement). The first candidate is thus each one of the best group with
-// probability weight / (sum of the group's weights).
-func order(cs []cand, counts *[TierAny + 1]int, mirrors []availability.Mirror, client geo.Location, opts SelectOptions, k int) {
+// probability weight / (sum of the group's weights). Only the groups the
+// first k come from are ordered.
+func order(cs []cand, counts *[TierAny + 1]int, ents []entry, client geo.Location, opts SelectOptions, k int) {
 	groupByTier(cs, counts)
-	if counts[TierDistance] > 0 {
-		setBands(cs, mirrors, client, opts.DistanceBand)
-	}
 	done := 0
 	for start := 0; start < len(cs) && done < k; {
 		end := start + 1
-		for end < len(cs) && cs[end].tier == cs[start].tier && cs[end].band == cs[start].band {
+		for end < len(cs) && cs[end].tier == cs[start].tier {
 			end++
 		}
-		shuffle(cs[start:end], min(k-done, end-start), opts.Rand)
-		done += end - start
+		g, picks := cs[start:end], min(k-done, end-start)
+		if g[0].tier == TierDistance {
+			byDistance(g, picks, ents, client, opts)
+		} else {
+			shuffle(g, picks, opts.Rand)
+		}
+		done += len(g)
 		start = end
+	}
+}
+
+// byDistance fills the first picks places of g, candidates of TierDistance,
+// band by band: band b holds the candidates from b to b+1 band widths
+// further from the client than the nearest one.
+func byDistance(g []cand, picks int, ents []entry, client geo.Location, opts SelectOptions) {
+	width := opts.DistanceBand
+	if width <= 0 {
+		width = DefaultDistanceBand
+	}
+	p := geo.NewPoint(client.Lat, client.Lon)
+	nearest := math.Inf(1)
+	for i := range g {
+		g[i].dist = p.DistanceKm(ents[g[i].entry].point)
+		nearest = min(nearest, g[i].dist)
+	}
+	for i := range g {
+		g[i].band = int32((g[i].dist - nearest) / width)
+	}
+	for done := 0; done < picks; {
+		band := g[done].band
+		for _, c := range g[done:] {
+			band = min(band, c.band)
+		}
+		n := done // gather the nearest band left after the places done
+		for i := done; i < len(g); i++ {
+			if g[i].band == band {
+				g[n], g[i] = g[i], g[n]
+				n++
+			}
+		}
+		shuffle(g[done:n], min(picks-done, n-done), opts.Rand)
+		done = n
 	}
 }
 
@@ -299,36 +336,6 @@ func shuffle(g []cand, picks int, src rand.Source) {
 		}
 		total -= g[j].weight
 		g[i], g[j] = g[j], g[i]
-	}
-}
-
-// setBands computes the distance and band of the candidates in
-// TierDistance: band b holds those from b to b+1 band widths further than
-// the nearest.
-func setBands(cs []cand, mirrors []availability.Mirror, client geo.Location, band float64) {
-	if band <= 0 {
-		band = DefaultDistanceBand
-	}
-	nearest := math.Inf(1)
-	for i := range cs { // tiers are grouped: TierDistance is one run
-		if c := &cs[i]; c.tier == TierDistance {
-			mi := &mirrors[c.mirror]
-			c.dist = geo.DistanceKm(client.Lat, client.Lon, mi.Lat, mi.Lon)
-			nearest = min(nearest, c.dist)
-		}
-	}
-	lo, hi := -1, -1
-	for i := range cs {
-		if c := &cs[i]; c.tier == TierDistance {
-			c.band = int((c.dist - nearest) / band)
-			if lo < 0 {
-				lo = i
-			}
-			hi = i + 1
-		}
-	}
-	if lo >= 0 {
-		slices.SortStableFunc(cs[lo:hi], func(a, b cand) int { return a.band - b.band })
 	}
 }
 
