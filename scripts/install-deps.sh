@@ -7,8 +7,9 @@ set -eu
 need="rsync:rsync curl:curl chromium:chromium aria2c:aria2 mvn:maven wrk:wrk"
 # Debian packages with no command of their own, checked with dpkg -s
 # (junit4: Debian's maven-dependency-plugin needs junit:junit:4.x at run time
-# but its package does not pull it in)
-pkgs="python3-pyftpdlib libmaven-dependency-plugin-java junit4"
+# but its package does not pull it in; fonts-dejavu-core: text in Chromium
+# screenshots of the status pages)
+pkgs="python3-pyftpdlib libmaven-dependency-plugin-java junit4 fonts-dejavu-core"
 
 missing=""
 for pair in $need; do
