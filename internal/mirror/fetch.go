@@ -16,6 +16,7 @@ import (
 
 	"github.com/pando-mirror/pando/internal/logdir"
 	"github.com/pando-mirror/pando/internal/progress"
+	"github.com/pando-mirror/pando/internal/safefile"
 )
 
 // A HashMismatchError means an upstream served bytes other than the ones its
@@ -67,11 +68,30 @@ type fetcher struct {
 	lim     *limiter
 	meter   *progress.Meter
 	jobs    int
+	// syncEach fsyncs every staged file as it is written; otherwise the
+	// caller makes the whole batch durable with one SyncFS.
+	syncEach bool
 
 	locate func(b blob) []location
 	// tried, when set, is told the outcome of every download attempt:
 	// n bytes received from loc, and err nil if they were the blob.
 	tried func(b blob, loc location, n int64, err error)
+}
+
+// batchSync is the number of staged files from which one syncfs(2) of the
+// whole file system is cheaper than an fsync per file.
+const batchSync = 512
+
+func syncEachBelow(files int) bool { return files < batchSync }
+
+// durable makes every staged file, bytes and name, durable: by one SyncFS
+// for a large batch, or, when each file was synced as it was written, by a
+// sync of the staging directory.
+func (f *fetcher) durable() error {
+	if f.syncEach {
+		return safefile.SyncDir(f.staging)
+	}
+	return safefile.SyncFS(f.staging)
 }
 
 // stats counts what a fetch did.
@@ -165,7 +185,7 @@ func (f *fetcher) copyLocal(b blob, final string) error {
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(dst, h), src)
-	if err == nil {
+	if err == nil && f.syncEach {
 		err = dst.Sync()
 	}
 	if cerr := dst.Close(); err == nil {
@@ -289,13 +309,15 @@ func (f *fetcher) fetchInto(ctx context.Context, b blob, final string, loc locat
 		os.Remove(part)
 		return n, have > 0, &HashMismatchError{Path: loc.path, Upstream: loc.src.Name(), Want: b.hex(), Got: got}
 	}
-	if err := out.Sync(); err != nil {
-		return n, have > 0, err
+	if f.syncEach {
+		if err := out.Sync(); err != nil {
+			return n, have > 0, err
+		}
 	}
 	if err := out.Close(); err != nil {
 		return n, have > 0, err
 	}
-	// The name is made durable by one SyncDir after all are staged.
+	// The name is made durable after all are staged.
 	return n, have > 0, os.Rename(part, final)
 }
 

@@ -54,7 +54,11 @@ func (in *installer) install(p plan) error {
 			return fmt.Errorf("install %s: %w", r.Path, err)
 		}
 	}
-	for d := range dirs { // every rename durable before the checkpoint that covers it
+	// Every rename durable before the checkpoint that covers it.
+	if !syncEachBelow(len(p.install)) {
+		return safefile.SyncFS(in.rootDir)
+	}
+	for d := range dirs {
 		if err := safefile.SyncDir(filepath.Join(in.rootDir, filepath.FromSlash(d))); err != nil {
 			return err
 		}
@@ -74,11 +78,15 @@ func (in *installer) file(r journal.Record) error {
 		}
 		src = tmp
 	}
+	// The staged blob is pando's own file: plain calls set its mode and time
+	// (each call through the Root walks the path again); only the rename
+	// into the published tree needs the Root's protection.
+	staged := filepath.Join(in.rootDir, filepath.FromSlash(src))
 	mt := time.Unix(r.MTime, 0)
-	if err := in.root.Chmod(src, 0o644); err != nil {
+	if err := os.Chmod(staged, 0o644); err != nil {
 		return err
 	}
-	if err := in.root.Chtimes(src, mt, mt); err != nil {
+	if err := os.Chtimes(staged, mt, mt); err != nil {
 		return err
 	}
 	return in.root.Rename(src, r.Path)

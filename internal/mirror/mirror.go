@@ -250,7 +250,8 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 	if err := os.MkdirAll(staging, 0o755); err != nil {
 		return err
 	}
-	f := &fetcher{root: opts.Root, staging: staging, src: src, lim: newLimiter(opts.BWLimit), meter: opts.Meter, jobs: opts.Jobs}
+	f := &fetcher{root: opts.Root, staging: staging, src: src, lim: newLimiter(opts.BWLimit), meter: opts.Meter,
+		jobs: opts.Jobs, syncEach: syncEachBelow(len(p.blobs))}
 	st, err := f.fetchAll(ctx, p.blobs)
 	res.Fetched, res.Reused, res.Bytes = st.fetched, st.reused, st.bytes
 	if err != nil {
@@ -259,9 +260,7 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// Every staged file's name durable before the intent that names them
-	// (their bytes were synced as each was written).
-	if err := safefile.SyncDir(staging); err != nil {
+	if err := f.durable(); err != nil { // before the intent that names them
 		return err
 	}
 	root, err := os.OpenRoot(opts.Root)
@@ -280,6 +279,7 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 		return err
 	}
 	res.Installed = len(p.install)
+	// The deletion schedule now covers the removals: the intent is done.
 	if err := processDeletes(opts, p.remove, next.State); err != nil {
 		return err
 	}
@@ -307,11 +307,6 @@ func processDeletes(opts Options, removed []string, state *journal.State) error 
 	}
 	if err := logdir.WriteDeletes(opts.Root, ds); err != nil {
 		return err
-	}
-	if len(removed) > 0 { // the schedule now covers them
-		if err := logdir.ClearPending(opts.Root); err != nil {
-			return err
-		}
 	}
 	if state == nil {
 		l, err := logdir.Load(opts.Root, opts.Verifier)

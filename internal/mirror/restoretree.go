@@ -183,7 +183,7 @@ func (r *restoreRun) stage(ctx context.Context, p plan) ([]error, error) {
 		r.order[b.sha] = i
 	}
 	f := &fetcher{root: r.opts.Root, staging: staging, lim: newLimiter(r.opts.BWLimit), meter: r.opts.Meter,
-		jobs: r.opts.Jobs, locate: r.locate, tried: r.tried}
+		jobs: r.opts.Jobs, locate: r.locate, tried: r.tried, syncEach: syncEachBelow(len(p.blobs))}
 	st, errs, err := f.fetchEach(ctx, p.blobs, true)
 	r.rep.Fetched, r.rep.Reused, r.rep.Staged, r.rep.Bytes = st.fetched, st.reused, st.staged, st.bytes
 	if err != nil {
@@ -192,8 +192,7 @@ func (r *restoreRun) stage(ctx context.Context, p plan) ([]error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// Every staged file's name durable before the intent that names them.
-	return errs, safefile.SyncDir(staging)
+	return errs, f.durable() // before the intent that names them
 }
 
 // split returns the part of p whose blobs were staged (and every symlink),

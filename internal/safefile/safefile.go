@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // WriteFile writes data to name so that a crash at any point leaves either
@@ -104,4 +106,20 @@ func WriteFileNoDirSync(name string, data []byte, perm os.FileMode) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// SyncFS makes every write to the file system holding path durable with one
+// syncfs(2). A writer of thousands of files calls it once instead of
+// fsyncing each; it also waits for other programs' writes to that file
+// system, so it pays off only for large batches.
+func SyncFS(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("syncfs %s: %w", path, err)
+	}
+	return nil
 }
