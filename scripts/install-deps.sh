@@ -4,7 +4,7 @@
 set -eu
 
 # command -> Debian package
-need="rsync:rsync curl:curl chromium:chromium aria2c:aria2 mvn:maven wrk:wrk"
+need="rsync:rsync curl:curl chromium:chromium aria2c:aria2 mvn:maven wrk:wrk dig:dnsutils"
 # Debian packages with no command of their own, checked with dpkg -s
 # (junit4: Debian's maven-dependency-plugin needs junit:junit:4.x at run time
 # but its package does not pull it in; fonts-dejavu-core: text in Chromium

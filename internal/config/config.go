@@ -67,6 +67,7 @@ type Config struct {
 	Check    Check
 	Hub      Hub
 	Redirect Redirect
+	DNS      DNS
 	Mirrors  []Mirror // in file order; names are unique
 }
 
@@ -193,6 +194,7 @@ type rawConfig struct {
 		AllowInsecure  bool     `toml:"allow_insecure"`
 		Candidates     *int     `toml:"candidates"`
 	} `toml:"redirect"`
+	DNS    rawDNS           `toml:"dns"`
 	Mirror []toml.Primitive `toml:"mirror"`
 }
 
@@ -224,6 +226,7 @@ func parse(file string, data []byte, dir string) (*Config, error) {
 	cfg.Check = v.check(&raw)
 	cfg.Hub = v.hub(&raw, cfg.Origin.URL)
 	cfg.Redirect = v.redirect(&raw)
+	cfg.DNS = v.dns(&raw.DNS, md.IsDefined("dns"))
 	cfg.Mirrors = v.mirrors(&md, raw.Mirror)
 	if len(v.errs) > 0 {
 		return nil, errors.Join(v.errs...)

@@ -114,9 +114,11 @@ func (h *Hub) Run(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { h.loop(ctx) })
 	wg.Go(func() { h.runCounter(ctx) })
+	dnsDone := make(chan error, 1)
+	go func() { dnsDone <- h.serveDNS(ctx) }()
 	err := serve.Serve(ctx, ln, h.Handler(), serve.Config{Logger: h.log})
 	wg.Wait()
-	return err
+	return errors.Join(err, <-dnsDone)
 }
 
 // loop runs a pass at start, unless one just ran, and then every check

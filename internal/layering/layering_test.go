@@ -9,14 +9,15 @@ import (
 const module = "github.com/pando-mirror/pando/internal/"
 
 // components may not import one another. A component's own helpers (probe
-// for check, availability and geo for redirect) are listed as its parts.
+// for check; availability, geo and the DNS server for redirect) are listed
+// as its parts.
 var components = map[string][]string{
 	"publish":  nil,
 	"mirror":   nil,
 	"serve":    nil,
 	"verify":   nil,
 	"check":    {"probe"},
-	"redirect": {"availability", "geo"},
+	"redirect": {"availability", "geo", "dns"},
 	"get":      nil,
 	"status":   nil,
 	"stats":    nil,
