@@ -79,7 +79,9 @@ func TestHubDNS(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[origin]\nurl = %q\npubkey = %q\n\n[store]\npath = \"hub.db\"\n\n[check]\ninterval = \"1h\"\ntimeout = \"5s\"\n\n", n.url, n.pub)
 	fmt.Fprintf(&b, "[dns]\nlisten = %q\nname = \"dl.example.org\"\nlist_name = \"_mirrors.example.org\"\nanswers = 4\nttl = \"30s\"\n\n", dnsAddr)
-	mirror := func(name, url, cc string) { fmt.Fprintf(&b, "[[mirror]]\nname = %q\nhttp = %q\ncountry = %q\n\n", name, url, cc) }
+	mirror := func(name, url, cc string) {
+		fmt.Fprintf(&b, "[[mirror]]\nname = %q\nhttp = %q\ncountry = %q\n\n", name, url, cc)
+	}
 	mirror("a", urls["127.0.0.2"]+"a/", "DE")
 	mirror("b", urls["127.0.0.3"], "FR")
 	mirror("bad", urls["127.0.0.4"], "NL")
@@ -120,6 +122,10 @@ func TestHubDNS(t *testing.T) {
 		t.Errorf("dig TXT +tcp: %d records, want %d without the tampered mirror:\n%s", len(txt), copies+2, strings.Join(txt, "\n"))
 	}
 
+	// Mirrors on IP addresses have no SRV record, but the name is owned.
+	if out := dig(t, dnsAddr, "_http._tcp._mirrors.example.org", "SRV"); !strings.Contains(out, "status: NOERROR") {
+		t.Errorf("dig _http._tcp SRV: want NOERROR:\n%s", out)
+	}
 	if out := dig(t, dnsAddr, "foreign.example.com", "A"); !strings.Contains(out, "status: REFUSED") {
 		t.Errorf("dig foreign.example.com: want REFUSED:\n%s", out)
 	}

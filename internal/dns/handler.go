@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,7 +78,7 @@ func (s *Server) answer(r *dns.Msg, client netip.Addr) *dns.Msg {
 	}
 	q := r.Question[0]
 	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
-	if q.Qclass != dns.ClassINET || (name != s.opts.Name && (s.opts.ListName == "" || name != s.opts.ListName)) {
+	if q.Qclass != dns.ClassINET || !s.owns(name) {
 		resp.SetRcode(r, dns.RcodeRefused)
 		return resp
 	}
@@ -123,10 +126,54 @@ func (s *Server) records(resp *dns.Msg, q dns.Question, name string, client neti
 				resp.Answer = append(resp.Answer, &dns.TXT{Hdr: hdr, Txt: []string{strings.TrimSuffix(txt, " cc=")}})
 			}
 		}
+	case q.Qtype == dns.TypeSRV && name != s.opts.Name && name != s.opts.ListName:
+		hdr.Rrtype = dns.TypeSRV
+		resp.Answer = appendSRV(resp.Answer, hdr, v.targets, strings.TrimPrefix(strings.SplitN(name, ".", 2)[0], "_"))
 	}
 	if len(resp.Answer) == 0 {
 		resp.Ns = append(resp.Ns, s.soa(q.Name))
 	}
+}
+
+// owns reports whether name (lower case, no final dot) is one the server
+// answers for: the download name, the list name and the list's SRV names
+// _http._tcp and _https._tcp.
+func (s *Server) owns(name string) bool {
+	if name == s.opts.Name {
+		return true
+	}
+	l := s.opts.ListName
+	return l != "" && (name == l || name == "_http._tcp."+l || name == "_https._tcp."+l)
+}
+
+// appendSRV appends an SRV record for every URL of targets with the scheme
+// whose host is a name (an SRV target cannot be an address), with the
+// mirror's weight (at most 65535) and the URL's port, each record once.
+func appendSRV(rrs []dns.RR, hdr dns.RR_Header, targets []target, scheme string) []dns.RR {
+	for _, t := range targets {
+		for _, u := range t.urls {
+			p, err := url.Parse(u)
+			if err != nil || p.Scheme != scheme {
+				continue
+			}
+			host := strings.ToLower(p.Hostname())
+			if _, err := netip.ParseAddr(host); err == nil || host == "" {
+				continue
+			}
+			port := uint16(80)
+			if scheme == "https" {
+				port = 443
+			}
+			if n, err := strconv.ParseUint(p.Port(), 10, 16); err == nil {
+				port = uint16(n)
+			}
+			rr := &dns.SRV{Hdr: hdr, Weight: uint16(min(t.mirror.Weight, 65535)), Port: port, Target: dns.Fqdn(host)}
+			if !slices.ContainsFunc(rrs, func(o dns.RR) bool { return dns.IsDuplicate(o, rr) }) {
+				rrs = append(rrs, rr)
+			}
+		}
+	}
+	return rrs
 }
 
 func addrRR(hdr dns.RR_Header, a netip.Addr) dns.RR {

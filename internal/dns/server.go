@@ -1,5 +1,5 @@
-// Package dnsserver is the hub's authoritative DNS server. It owns two
-// names and refuses every other:
+// Package dnsserver is the hub's authoritative DNS server. It owns the
+// names below and refuses every other:
 //
 //   - the download name (dns.name), answered with the A and AAAA records of
 //     up to dns.answers mirrors that are healthy for DNS, chosen by the
@@ -7,7 +7,9 @@
 //     Client Subnet it names), with a short TTL;
 //   - the list name (dns.list_name), whose TXT records list every mirror
 //     healthy for DNS, one record per URL:
-//     "url=https://m.example.net/pub/ weight=100 cc=DE".
+//     "url=https://m.example.net/pub/ weight=100 cc=DE", and whose SRV names
+//     _http._tcp and _https._tcp below it name the hosts of those URLs
+//     (those given as host names) with each mirror's weight.
 //
 // A mirror is healthy for DNS if it is enabled, checked and trusted, and at
 // least one of its http or https access points was reached by the latest

@@ -362,3 +362,20 @@ func FuzzAnswer(f *testing.F) {
 		}
 	})
 }
+
+func TestListsMirrorsInSRV(t *testing.T) {
+	ts := startServer(t, testWorld(t), Options{})
+	resp := ts.query(t, "tcp", "_https._tcp._mirrors.example.org", dns.TypeSRV, 0)
+	if len(resp.Answer) != 1 || resp.Answer[0].(*dns.SRV).Target != "mirror.us.example." ||
+		resp.Answer[0].(*dns.SRV).Port != 443 || resp.Answer[0].(*dns.SRV).Weight != 50 {
+		t.Errorf("SRV _https._tcp: %v, want mirror.us.example. port 443 weight 50", resp.Answer)
+	}
+	// Mirrors on IP literals have no SRV record: an empty answer.
+	resp = ts.query(t, "udp", "_http._tcp._mirrors.example.org", dns.TypeSRV, 0)
+	if resp.Rcode != dns.RcodeSuccess || len(resp.Answer) != 0 || !resp.Authoritative {
+		t.Errorf("SRV _http._tcp: %s %v, want an empty authoritative answer", dns.RcodeToString[resp.Rcode], resp.Answer)
+	}
+	if resp := ts.query(t, "udp", "_ftp._tcp._mirrors.example.org", dns.TypeSRV, 0); resp.Rcode != dns.RcodeRefused {
+		t.Errorf("SRV _ftp._tcp: %s, want REFUSED", dns.RcodeToString[resp.Rcode])
+	}
+}
