@@ -39,10 +39,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/pando-mirror/pando/bench/internal/benchmain"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 )
 
@@ -69,33 +67,11 @@ failures), 1 otherwise, 2 for bad flags.
 Flags:
 `
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := mainCode(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { benchmain.Main("bench/check", parseFlags, run) }
 
 func mainCode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, err := parseFlags(args, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errReported):
-		return 2
-	case err != nil:
-		fmt.Fprintf(stderr, "bench/check: %v\n", err)
-		return 2
-	}
-	if err := run(ctx, cfg, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "bench/check: %v\n", err)
-		return 1
-	}
-	return 0
+	return benchmain.Code(ctx, "bench/check", args, stdout, stderr, parseFlags, run)
 }
-
-// errReported is a bad-flag error already printed with the usage.
-var errReported = errors.New("bad flags")
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -114,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
 		}
-		return c, errReported // the flag package printed it with the usage
+		return c, benchmain.ErrReported // the flag package printed it with the usage
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (flags only; see -help)", fs.Arg(0))

@@ -43,10 +43,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/pando-mirror/pando/bench/internal/benchmain"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 )
 
@@ -75,33 +73,7 @@ reported, not failures), 1 otherwise, 2 for bad flags.
 Flags:
 `
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := mainCode(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
-
-func mainCode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, err := parseFlags(args, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "bench/redirect: %v\n", err)
-		return 2
-	}
-	if cfg.minimal != "" {
-		err = serveMinimal(ctx, cfg.minimal)
-	} else {
-		err = run(ctx, cfg, stdout, stderr)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "bench/redirect: %v\n", err)
-		return 1
-	}
-	return 0
-}
+func main() { benchmain.Main("bench/redirect", parseFlags, run) }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c := config{conns: []int{16, 64}}
