@@ -39,7 +39,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"

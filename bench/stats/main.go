@@ -28,7 +28,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"

@@ -37,7 +37,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
