@@ -212,6 +212,11 @@ http = "http://A/"`, `name = "a"
 http = "http://c/"`),
 			"hub.toml: mirror[1] \"b\": http \"http://a/\": also the URL of mirror[0]\n" +
 				"hub.toml: mirror[2] \"a\": name already used by mirror[0]"},
+		{"shared token", origin + mirrors(`name = "a"
+http = "http://a/"
+token = "s3cret"`, `name = "b"
+http = "http://b/"
+token = "s3cret"`), "hub.toml: mirror[1] \"b\": token: also the token of mirror[0]; give each mirror its own"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.data), "")

@@ -116,6 +116,7 @@ func (v *validator) mirrors(md *toml.MetaData, prims []toml.Primitive) []Mirror 
 	var ms []Mirror
 	names := map[string]int{}
 	urls := map[string]int{}
+	tokens := map[string]int{}
 	for i, p := range prims {
 		m, ok := v.mirror(md, i, p)
 		if !ok {
@@ -132,6 +133,11 @@ func (v *validator) mirrors(md *toml.MetaData, prims []toml.Primitive) []Mirror 
 			}
 			urls[a.URL] = i
 		}
+		// A shared token would let one mirror report downloads for another.
+		if j, dup := tokens[m.Token]; dup && m.Token != "" {
+			v.errorf("mirror[%d] %q: token: also the token of mirror[%d]; give each mirror its own", i, m.Name, j)
+		}
+		tokens[m.Token] = i
 		ms = append(ms, m)
 	}
 	return ms
