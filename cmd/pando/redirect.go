@@ -10,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pando-mirror/pando/internal/availability"
 	"github.com/pando-mirror/pando/internal/checkpoint"
 	"github.com/pando-mirror/pando/internal/config"
 	"github.com/pando-mirror/pando/internal/geo"
+	"github.com/pando-mirror/pando/internal/metrics"
 	"github.com/pando-mirror/pando/internal/redirect"
 	"github.com/pando-mirror/pando/internal/serve"
 )
@@ -152,7 +154,7 @@ func runEdge(ctx context.Context, e *env, f redirectFlags, opts redirect.Options
 			return err
 		}
 	}
-	h := redirect.Handler(src.Map, g, opts)
+	h := edgeHandler(redirect.Handler(src.Map, g, opts), src.Map)
 	if f.accessLog != "" {
 		w, closeLog, err := openAccessLog(e, f.accessLog)
 		if err != nil {
@@ -171,6 +173,39 @@ func runEdge(ctx context.Context, e *env, f redirectFlags, opts redirect.Options
 		go src.Run(ctx, f.reload, log)
 	}
 	return serve.Serve(ctx, ln, h, cfg)
+}
+
+// edgeHandler serves GET /metrics beside the redirector h and counts what h
+// answers, naming mirrors from the map in use. It is not a ServeMux, so
+// every other path reaches h exactly as it came.
+func edgeHandler(h http.Handler, current func() *availability.Map) http.Handler {
+	m := metrics.New()
+	scrape := m.Handler()
+	counted := metrics.Wrap(h, m, func(loc string) string { return mirrorOf(current(), loc) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			scrape.ServeHTTP(w, r)
+			return
+		}
+		counted.ServeHTTP(w, r)
+	})
+}
+
+// mirrorOf names the mirror whose access URL is the longest prefix of loc,
+// or "" when none is.
+func mirrorOf(m *availability.Map, loc string) string {
+	if m == nil {
+		return ""
+	}
+	name, best := "", 0
+	for _, mi := range m.Mirrors() {
+		for _, a := range mi.Access {
+			if len(a.URL) > best && strings.HasPrefix(loc, a.URL) {
+				name, best = mi.Name, len(a.URL)
+			}
+		}
+	}
+	return name
 }
 
 func prefixList(ps []netip.Prefix) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/pando-mirror/pando/internal/check"
 	"github.com/pando-mirror/pando/internal/config"
 	"github.com/pando-mirror/pando/internal/logdir"
+	"github.com/pando-mirror/pando/internal/metrics"
 	"github.com/pando-mirror/pando/internal/serve"
 	"github.com/pando-mirror/pando/internal/stats"
 	"github.com/pando-mirror/pando/internal/store"
@@ -47,6 +48,7 @@ type Hub struct {
 
 	counter   *stats.Counter // redirects, flushed to the store
 	redirects redirectCounts // redirects per mirror since start, for the status pages
+	metrics   *metrics.Metrics
 }
 
 // New returns a hub over cfg and st. Run starts it.
@@ -58,7 +60,7 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Hub, error) {
 		opts.Now = time.Now
 	}
 	h := &Hub{store: st, opts: opts, log: opts.Log, kick: make(chan struct{}, 1),
-		counter: stats.NewCounter(st, "", opts.Now)}
+		counter: stats.NewCounter(st, "", opts.Now), metrics: metrics.New()}
 	h.cfg.Store(cfg)
 	red, err := newRedirector(h)
 	if err != nil {
@@ -170,6 +172,7 @@ func (h *Hub) Pass(ctx context.Context) error {
 		return err
 	}
 	h.last.Store(rep)
+	h.metrics.ObservePass(rep)
 	if err := h.red.rebuild(ctx); err != nil {
 		return err
 	}
@@ -190,6 +193,7 @@ func (h *Hub) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/objects", h.apiObjects)
 	mux.HandleFunc("GET /api/v1/status", h.apiStatus)
 	mux.Handle("GET /availability.map", h.export)
+	mux.Handle("GET /metrics", h.metrics.Handler())
 	h.mountStatus(mux)
 	h.mountStats(mux)
 	mux.Handle("/", h.red)

@@ -67,6 +67,7 @@ func (r *redirector) countRedirect(req *http.Request, w http.ResponseWriter) htt
 		country := r.geo.Load().Lookup(redirect.ClientIP(req, r.h.config().Redirect.TrustedProxies)).Country
 		r.h.counter.Count(p, mirror, country)
 		r.h.redirects.add(mirror)
+		r.h.metrics.ObserveRedirect(mirror, "redirect")
 	}}
 }
 

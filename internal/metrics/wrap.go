@@ -1,0 +1,107 @@
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Wrap counts every request h answers: each one in pando_http_requests_total
+// by kind and status class, and each GET or HEAD of an object (not the API,
+// mirror lists or metrics) in pando_redirects_total, with the mirror
+// mirrorOf finds in the Location header ("" when there is none or it names
+// no mirror). A nil m returns h unchanged.
+func Wrap(h http.Handler, m *Metrics, mirrorOf func(location string) string) http.Handler {
+	if m == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		code := sw.status()
+		kind := RequestKind(r)
+		m.ObserveRequest(kind, StatusClass(code))
+		if kind == "object" {
+			mirror := ""
+			if loc := sw.Header().Get("Location"); loc != "" && mirrorOf != nil {
+				mirror = mirrorOf(loc)
+			}
+			m.ObserveRedirect(mirror, RedirectResult(code))
+		}
+	})
+}
+
+// RequestKind classifies a request by what it asks for, never by its path
+// itself: "object" for a plain GET or HEAD of a file, "mirrorlist",
+// "metalink", "api", "metrics" or "other".
+func RequestKind(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		return "other"
+	case p == "/metrics":
+		return "metrics"
+	case p == "/mirrors.json" || strings.HasPrefix(p, "/api/"):
+		return "api"
+	case r.URL.Query().Has("mirrorlist"):
+		return "mirrorlist"
+	case strings.HasSuffix(p, ".meta4"):
+		return "metalink"
+	case p == "/" || strings.HasSuffix(p, "/"):
+		return "other"
+	}
+	return "object"
+}
+
+// RedirectResult names the outcome of an object request by its status.
+func RedirectResult(code int) string {
+	switch {
+	case code >= 300 && code < 400:
+		return "redirect"
+	case code == http.StatusNotFound:
+		return "not_found"
+	case code >= 200 && code < 300:
+		return "ok"
+	case code >= 500:
+		return "error"
+	}
+	return "other"
+}
+
+// StatusClass returns "2xx", "3xx", ... for code, or "other".
+func StatusClass(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code/100) + "xx"
+}
+
+// statusWriter records the first status written.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
