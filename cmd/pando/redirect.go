@@ -28,7 +28,8 @@ http(s) URL, verifies it with the hub's public key (made by "pando keygen";
 the key text or a file holding it), and answers every GET and HEAD with a 302
 to a nearby mirror verified to hold the file, with RFC 6249 Link
 alternatives and the file's digest; ?mirrorlist, .meta4 and /mirrors.json as
-the hub does (docs/REDIRECT.md).
+the hub does (docs/REDIRECT.md). GET /metrics counts requests and redirects
+per mirror in the Prometheus text format (docs/METRICS.md).
 
 Every --reload interval it reads the map again (a URL conditionally, a file
 when its size or modification time changed) and swaps a new map in without
