@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -348,5 +349,24 @@ wait:
 		}
 	case <-time.After(20 * time.Second):
 		t.Errorf("demo did not stop within 20 s of Ctrl-C")
+	}
+}
+
+// TestHubStopsWhenDNSCannotBind: a hub whose [dns] address is taken exits 1
+// naming the problem, rather than serving without DNS unnoticed.
+func TestHubStopsWhenDNSCannotBind(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := filepath.Join(n.dir, "hub.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("[origin]\nurl = %q\npubkey = %q\n\n[store]\npath = \"hub.db\"\n\n"+
+		"[dns]\nlisten = %q\nname = \"dl.example.org\"\nlist_name = \"_mirrors.example.org\"\n",
+		n.url, n.pub, taken.LocalAddr().String())), 0o644)
+	r := pando(t, "hub", "--config", cfg, "--listen", freeAddr(t))
+	if r.code != 1 || !strings.Contains(r.stderr, "address already in use") {
+		t.Errorf("hub with a taken DNS address: exit %d, stderr %q; want exit 1 naming the address", r.code, r.stderr)
 	}
 }

@@ -111,14 +111,25 @@ func (h *Hub) LastReport() *check.Report { return h.last.Load() }
 // Passes returns how many passes have completed.
 func (h *Hub) Passes() int64 { return h.passes.Load() }
 
-// Run serves on ln and checks on schedule until ctx ends.
+// Run serves on ln and checks on schedule until ctx ends. A DNS server
+// that fails (its address cannot be bound, say) stops the whole hub, so a
+// half-working hub does not go unnoticed.
 func (h *Hub) Run(ctx context.Context, ln net.Listener) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { h.loop(ctx) })
 	wg.Go(func() { h.runCounter(ctx) })
 	dnsDone := make(chan error, 1)
-	go func() { dnsDone <- h.serveDNS(ctx) }()
+	go func() {
+		err := h.serveDNS(ctx)
+		if err != nil {
+			stop()
+		}
+		dnsDone <- err
+	}()
 	err := serve.Serve(ctx, ln, h.Handler(), serve.Config{Logger: h.log})
+	stop()
 	wg.Wait()
 	return errors.Join(err, <-dnsDone)
 }
