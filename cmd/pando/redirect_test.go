@@ -286,7 +286,9 @@ func TestRedirectEdge(t *testing.T) {
 
 	// A good new map is picked up.
 	writeEdgeMap(t, mapFile, w, 1700000200, hubSigner)
-	waitFor(t, "the new map", func() bool { return edgeLocation(t, base, "/pool/a.iso", "127.0.1.1") == "http://us.example/pool/a.iso" }, &stderr)
+	waitFor(t, "the new map", func() bool {
+		return edgeLocation(t, base, "/pool/a.iso", "127.0.1.1") == "http://us.example/pool/a.iso"
+	}, &stderr)
 
 	cmd.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)
