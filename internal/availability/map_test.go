@@ -210,7 +210,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found an object", p)
 		}
 	}
-	if o.Holds(-1) || o.Holds(m.Slots()) || o.Holds(1 << 20) {
+	if o.Holds(-1) || o.Holds(m.Slots()) || o.Holds(1<<20) {
 		t.Errorf("Holds out of range reports true")
 	}
 	allocs := testing.AllocsPerRun(100, func() {
