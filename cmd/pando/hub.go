@@ -19,9 +19,9 @@ to a nearby mirror that holds the object's current bytes), the JSON API
 (/api/v1/mirrors, /api/v1/mirrors/NAME, /api/v1/objects?path=,
 /api/v1/status), the status pages (/), the statistics intake
 (POST /api/v1/stats), the signed map for edges (/availability.map, with
-hub.key), Prometheus metrics (/metrics) and, with a [dns] section, an authoritative DNS server naming
-healthy mirrors, all on the store hub.toml names (an embedded SQLite file by
-default). SIGHUP re-reads hub.toml: mirrors, weights and policy change
+hub.key), Prometheus metrics (/metrics) and, with a [dns] section, an
+authoritative DNS server naming healthy mirrors, all on the store hub.toml
+names (an embedded SQLite file by default). SIGHUP re-reads hub.toml: mirrors, weights and policy change
 without dropping a request, and a pass starts at once. SIGTERM or Ctrl-C
 stops it cleanly.`
 
