@@ -1,3 +1,0 @@
-package main
-
-// Placeholders for commands whose own file has not landed yet go here.
