@@ -14,25 +14,12 @@ import (
 	"github.com/pando-mirror/pando/internal/upstream"
 )
 
-// withDefaults fills in upstream.Config's defaults (the same as
-// upstream.Dial's), so timeouts are never zero.
+// withDefaults is upstream's defaults with the client's own user agent.
 func withDefaults(c upstream.Config) upstream.Config {
-	if c.Conns <= 0 {
-		c.Conns = 8
-	}
-	if c.ConnectTimeout <= 0 {
-		c.ConnectTimeout = 10 * time.Second
-	}
-	if c.HeaderTimeout <= 0 {
-		c.HeaderTimeout = 30 * time.Second
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = 60 * time.Second
-	}
 	if c.UserAgent == "" {
 		c.UserAgent = "pando-get"
 	}
-	return c
+	return c.WithDefaults()
 }
 
 // maxRedirects bounds the redirects followed per request (a hub sends one).

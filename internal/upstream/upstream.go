@@ -42,7 +42,9 @@ type Config struct {
 	TLS            *tls.Config // nil: system roots
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every unset bound set to its default, so no
+// timeout is ever zero.
+func (c Config) WithDefaults() Config {
 	if c.Conns <= 0 {
 		c.Conns = 8
 	}
@@ -100,7 +102,7 @@ func Dial(ctx context.Context, raw string, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	c := &Client{Base: base, cfg: cfg, http: newHTTPClient(cfg, false)}
 	if base.Scheme == "http" {
 		c.h2c = newHTTPClient(cfg, true)
