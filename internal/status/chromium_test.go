@@ -4,20 +4,17 @@ package status
 
 import (
 	"bytes"
-	"context"
 	"flag"
+	"github.com/pando-mirror/pando/internal/chromiumtest"
 	"html"
 	"image/png"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // These tests load the status pages in Debian's headless Chromium from a
@@ -27,8 +24,6 @@ import (
 // directory); -update-docs also writes the overview to docs/status.png.
 
 var updateDocs = flag.Bool("update-docs", false, "write the overview's screenshot to docs/status.png")
-
-const chromiumTimeout = 60 * time.Second
 
 func TestChromiumOverview(t *testing.T) {
 	t.Parallel()
@@ -169,56 +164,8 @@ func screenshot(t *testing.T, url, file string, width, height int) {
 	runChromium(t, "--hide-scrollbars", "--window-size="+strconv.Itoa(width)+","+strconv.Itoa(height), "--screenshot="+file, url)
 }
 
-// chromiumPath returns the Chromium binary, failing the test without one.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium not found (%v): these tests drive a real browser; `make test` installs it (scripts/install-deps.sh)", err)
-	}
-	return path
-}
-
-// runChromium runs headless Chromium with a fresh profile and args, and returns what it printed. On timeout it kills Chromium's whole
-// process group, and it kills what is left of the group when Chromium exits.
+// runChromium runs headless Chromium with args and returns what it printed.
 func runChromium(t *testing.T, args ...string) string {
 	t.Helper()
-	path := chromiumPath(t)
-	profile := t.TempDir()
-	ctx, cancel := context.WithTimeout(t.Context(), chromiumTimeout)
-	defer cancel()
-	flags := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-		"--no-first-run", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + filepath.Join(profile, "chromium"),
-	}
-	cmd := exec.CommandContext(ctx, path, append(flags, args...)...)
-	cmd.Dir = profile
-	cmd.Env = append(os.Environ(), "HOME="+profile, "XDG_CONFIG_HOME="+profile, "XDG_CACHE_HOME="+profile)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if cmd.Process != nil {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // helpers left behind; usually none
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("chromium %s: no result within %v\nstderr:\n%s", strings.Join(args, " "), chromiumTimeout, tail(stderr.String()))
-	}
-	if err != nil {
-		t.Fatalf("chromium %s: %v\nstderr:\n%s", strings.Join(args, " "), err, tail(stderr.String()))
-	}
-	return stdout.String()
-}
-
-// tail returns the last lines of Chromium's log, where its errors are.
-func tail(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > 20 {
-		lines = lines[len(lines)-20:]
-	}
-	return strings.Join(lines, "\n")
+	return chromiumtest.Run(t, args...)
 }
