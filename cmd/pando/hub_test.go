@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +28,7 @@ func runHubProcess(t *testing.T, cfg string) (url string, cmd *exec.Cmd) {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd = exec.Command(pandoBin, "hub", "--config", cfg, "--listen", addr)
-	errb := &lockedBuffer{}
+	errb := &serveOutput{}
 	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -54,26 +52,8 @@ func runHubProcess(t *testing.T, cfg string) (url string, cmd *exec.Cmd) {
 	return url, cmd
 }
 
-// lockedBuffer collects a subprocess's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitPasses waits until the hub has completed at least n passes.
-func waitPasses(t *testing.T, hub string, n int64, log *lockedBuffer) {
+func waitPasses(t *testing.T, hub string, n int64, log *serveOutput) {
 	t.Helper()
 	for range 300 {
 		var st struct{ Passes int64 }
@@ -231,7 +211,7 @@ func TestHubRedirectsAndReloads(t *testing.T) {
 	}
 	edge := freeAddr(t)
 	edgeCmd := exec.Command(pandoBin, "redirect", "--map", hub+"availability.map", "--pubkey", hubPub, "--listen", edge)
-	edgeLog := &lockedBuffer{}
+	edgeLog := &serveOutput{}
 	edgeCmd.Stderr = edgeLog
 	if err := edgeCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -286,7 +266,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errb := &lockedBuffer{}
+	errb := &serveOutput{}
 	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ import (
 	"time"
 )
 
-// serveOutput is a buffer safe for the server's goroutines and the test.
+// serveOutput is a buffer a server or subprocess writes while the test reads it.
 type serveOutput struct {
 	mu sync.Mutex
 	b  bytes.Buffer
