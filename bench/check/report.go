@@ -1,11 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"github.com/pando-mirror/pando/bench/internal/machine"
 	"io"
-	"os"
 	"runtime"
-	"strings"
 	"text/tabwriter"
 )
 
@@ -39,26 +39,8 @@ func printTable(w io.Writer, cfg config, loadBefore string, results []result) {
 	fmt.Fprintln(w, "CPU s is the whole process: probers, proxies and simulated mirrors alike.")
 }
 
-// cpuModel is the processor's name from /proc/cpuinfo, if there is one.
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for line := range strings.Lines(string(data)) {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
+// cpuModel is the processor's name, if /proc says.
+func cpuModel() string { return cmp.Or(machine.CPUModel(), "unknown CPU") }
 
-// loadAverage is the 1, 5 and 15 minute load averages: the machine may be
-// shared, and other work there slows every step.
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return "unknown"
-}
+// loadAverage is the 1, 5 and 15 minute load averages, if /proc says.
+func loadAverage() string { return cmp.Or(machine.LoadAverage(), "unknown") }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/pando-mirror/pando/bench/internal/delayproxy"
+	hostinfo "github.com/pando-mirror/pando/bench/internal/machine"
 	"io"
 	"net"
 	"os"
@@ -45,7 +46,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) 
 	if runErr == nil {
 		runErr = b.steps(ctx)
 	}
-	b.rep.Machine.LoadAfter = loadAverage()
+	b.rep.Machine.LoadAfter = hostinfo.LoadAverage()
 	if perr := b.rep.print(stdout, stderr, cfg.asJSON); perr != nil && runErr == nil {
 		runErr = perr
 	}

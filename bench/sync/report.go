@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	hostinfo "github.com/pando-mirror/pando/bench/internal/machine"
 	"io"
 	"os"
 	"runtime"
@@ -177,7 +178,7 @@ func probeMachine(ctx context.Context) machine {
 	if kb, err := strconv.ParseInt(strings.TrimSuffix(procField("/proc/meminfo", "MemTotal"), " kB"), 10, 64); err == nil {
 		m.MemBytes = kb << 10
 	}
-	m.LoadBefore = loadAverage()
+	m.LoadBefore = hostinfo.LoadAverage()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
@@ -203,17 +204,4 @@ func procField(name, key string) string {
 		}
 	}
 	return ""
-}
-
-// loadAverage returns the 1, 5 and 15 minute load averages, or "".
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
