@@ -2,15 +2,9 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
+	"github.com/pando-mirror/pando/internal/certtest"
 	"net"
 	"os"
 	"os/exec"
@@ -72,8 +66,8 @@ func TestCheckNamesEveryBrokenMirror(t *testing.T) {
 	}
 	time.Sleep(1100 * time.Millisecond) // the stale mirror is now more than 1 s behind
 
-	ca := newTestCA(t, n.dir)
-	cert, key := ca.leaf(t, n.dir, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)) // expired
+	ca := certtest.NewCA(t, n.dir)
+	cert, key := ca.Leaf(t, n.dir, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)) // expired
 	tlsAddr := freeAddr(t)
 	startServeArgs(t, tlsAddr, "--root", tlsRoot, "--tls-cert", cert, "--tls-key", key)
 
@@ -103,7 +97,7 @@ timeout = "2s"
 hash_budget = "1GB"
 
 `, n.url, n.pub)+strings.Join(mirrors, "\n")), 0o644)
-	env := []string{"SSL_CERT_FILE=" + ca.file}
+	env := []string{"SSL_CERT_FILE=" + ca.File}
 
 	r := pandoEnv(t, env, "check", "--config", cfg, "--json")
 	if r.code != 1 {
@@ -252,50 +246,4 @@ func ftpServer(t *testing.T, dir string) string {
 	}
 	t.Fatalf("FTP server did not start (make test installs python3-pyftpdlib): %s", errb.String())
 	return ""
-}
-
-// testCA is a certificate authority the tests trust via SSL_CERT_FILE.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	file string
-}
-
-func newTestCA(t *testing.T, dir string) *testCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pando test CA"},
-		NotBefore: time.Now().Add(-72 * time.Hour), NotAfter: time.Now().Add(72 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	file := filepath.Join(dir, "ca.pem")
-	os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	return &testCA{cert: cert, key: key, file: file}
-}
-
-// leaf issues a certificate for 127.0.0.1 valid from notBefore to notAfter
-// and returns the certificate and key file names.
-func (ca *testCA) leaf(t *testing.T, dir string, notBefore, notAfter time.Time) (string, string) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: notBefore, NotAfter: notAfter, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	certFile, keyFile := filepath.Join(dir, "leaf.pem"), filepath.Join(dir, "leaf.key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	return certFile, keyFile
 }
