@@ -12,25 +12,29 @@ import (
 	"github.com/pando-mirror/pando/internal/progress"
 )
 
-const mirrorHelp = `Usage: pando mirror sync [flags]
+const mirrorHelp = `Usage: pando mirror sync|run [flags]
 
 Subcommands:
   sync   one locked sync run of a mirror tree (for cron or a timer)
+  run    the mirror agent: scheduled syncs, serving, download reports and
+         metrics in one long-running process
 
-Run "pando mirror sync --help" for its flags.`
+Run "pando mirror sync --help" or "pando mirror run --help" for their flags.`
 
 func runMirror(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("need a subcommand: sync")
+		return usagef("need a subcommand: sync or run")
 	}
 	switch args[0] {
 	case "sync":
 		return runMirrorSync(ctx, e, args[1:])
+	case "run":
+		return runMirrorRun(ctx, e, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprintln(e.stderr, mirrorHelp)
 		return nil
 	}
-	return usagef("unknown subcommand %q; want sync", args[0])
+	return usagef("unknown subcommand %q; want sync or run", args[0])
 }
 
 const mirrorSyncHelp = `Usage: pando mirror sync --upstream URL [--upstream URL2 ...] --root DIR --pubkey KEY [flags]
@@ -58,43 +62,67 @@ once with status 1, or queues with --wait.`
 
 func runMirrorSync(ctx context.Context, e *env, args []string) error {
 	fs := flags(e, "mirror sync", mirrorSyncHelp)
-	var ups stringList
-	fs.Var(&ups, "upstream", "upstream tree URL; repeat to give fall-backs (required)")
-	root := fs.String("root", "", "the mirror tree (required)")
-	pubkey := fs.String("pubkey", "", "the origin's public key: a file or the key text (required)")
-	jobs := fs.Int("jobs", 64, "files fetched at once (HTTP/2 streams share one connection; HTTP/1.1 uses up to 8 connections)")
-	bw := fs.String("bwlimit", "", "bandwidth cap shared by all transfers: bytes/s (8M, 512k) or bits/s (70Mbit)")
-	delay := fs.Duration("delete-delay", 0, "keep files removed upstream this long before deleting them")
+	var sf syncFlags
+	sf.register(fs)
 	wait := fs.Bool("wait", false, "wait for a running sync of the same tree instead of exiting")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	if err := fs.parse(args, 0); err != nil {
 		return err
 	}
-	if len(ups) == 0 || *root == "" || *pubkey == "" {
-		return usagef("need --upstream, --root and --pubkey")
-	}
-	if *jobs < 1 || *jobs > 1024 {
-		return usagef("--jobs %d: want 1 to 1024", *jobs)
-	}
-	rate, err := mirror.ParseRate(*bw)
+	opts, err := sf.options()
 	if err != nil {
-		return usageError{err.Error()}
-	}
-	v, err := checkpoint.LoadVerifier(*pubkey)
-	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	m := e.meter("syncing", *quiet)
-	res, err := mirror.Sync(ctx, mirror.Options{
-		Root: *root, Upstreams: ups, Verifier: v, Jobs: *jobs, BWLimit: rate,
-		DeleteDelay: *delay, Wait: *wait, Meter: m, Log: e.logger(),
-	})
+	opts.Wait, opts.Meter, opts.Log = *wait, m, e.logger()
+	res, err := mirror.Sync(ctx, opts)
 	m.Close()
 	if err != nil {
 		return err
 	}
 	return printSync(e.stdout, res, *asJSON)
+}
+
+// syncFlags are the flags of a sync run, shared by "mirror sync" and
+// "mirror run".
+type syncFlags struct {
+	ups          stringList
+	root, pubkey string
+	jobs         int
+	bw           string
+	delay        time.Duration
+}
+
+func (f *syncFlags) register(fs *cmdFlags) {
+	fs.Var(&f.ups, "upstream", "upstream tree URL; repeat to give fall-backs (required)")
+	fs.StringVar(&f.root, "root", "", "the mirror tree (required)")
+	fs.StringVar(&f.pubkey, "pubkey", "", "the origin's public key: a file or the key text (required)")
+	fs.IntVar(&f.jobs, "jobs", 64, "files fetched at once (HTTP/2 streams share one connection; HTTP/1.1 uses up to 8 connections)")
+	fs.StringVar(&f.bw, "bwlimit", "", "bandwidth cap shared by all transfers: bytes/s (8M, 512k) or bits/s (70Mbit)")
+	fs.DurationVar(&f.delay, "delete-delay", 0, "keep files removed upstream this long before deleting them")
+}
+
+// options checks the flags and turns them into a sync's options.
+func (f *syncFlags) options() (mirror.Options, error) {
+	if len(f.ups) == 0 || f.root == "" || f.pubkey == "" {
+		return mirror.Options{}, usagef("need --upstream, --root and --pubkey")
+	}
+	if f.jobs < 1 || f.jobs > 1024 {
+		return mirror.Options{}, usagef("--jobs %d: want 1 to 1024", f.jobs)
+	}
+	if f.delay < 0 {
+		return mirror.Options{}, usagef("--delete-delay %v: want a positive duration", f.delay)
+	}
+	rate, err := mirror.ParseRate(f.bw)
+	if err != nil {
+		return mirror.Options{}, usageError{err.Error()}
+	}
+	v, err := checkpoint.LoadVerifier(f.pubkey)
+	if err != nil {
+		return mirror.Options{}, usageError{err.Error()}
+	}
+	return mirror.Options{Root: f.root, Upstreams: f.ups, Verifier: v, Jobs: f.jobs, BWLimit: rate, DeleteDelay: f.delay}, nil
 }
 
 func printSync(w io.Writer, r mirror.Result, asJSON bool) error {

@@ -115,16 +115,23 @@ func (f statsIngestFlags) options(e *env) (stats.IngestOptions, error) {
 	case f.hub == "" || f.mirror == "" || f.tokenFile == "":
 		return o, usagef("need --hub, --mirror and --token-file (or --dry-run)")
 	}
-	endpoint, err := statsEndpoint(f.hub)
+	c, err := statsClient(f.hub, f.tokenFile)
+	o.Sender = c
+	return o, err
+}
+
+// statsClient returns a client of the stats intake of the hub at base,
+// with the token in tokenFile.
+func statsClient(base, tokenFile string) (*stats.Client, error) {
+	endpoint, err := statsEndpoint(base)
 	if err != nil {
-		return o, usagef("--hub: %v", err)
+		return nil, usagef("--hub: %v", err)
 	}
-	token, err := readToken(f.tokenFile)
+	token, err := readToken(tokenFile)
 	if err != nil {
-		return o, err
+		return nil, err
 	}
-	o.Sender = &stats.Client{URL: endpoint, Token: token}
-	return o, nil
+	return &stats.Client{URL: endpoint, Token: token}, nil
 }
 
 // statsEndpoint returns the stats intake URL of the hub at base.

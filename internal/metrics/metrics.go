@@ -1,6 +1,7 @@
-// Package metrics exposes what the hub and the edge redirector do in the
-// Prometheus text format (docs/METRICS.md). A *Metrics owns its own
-// registry; nothing is registered globally. Label values are bounded: mirror
+// Package metrics exposes what the hub, the edge redirector (Metrics) and
+// the mirror agent (Agent) do in the Prometheus text format
+// (docs/METRICS.md). Each owns its own registry; nothing is registered
+// globally. Label values are bounded: mirror
 // names come from hub.toml or the signed map, kinds and results from small
 // fixed sets; paths are never labels.
 package metrics

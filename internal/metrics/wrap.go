@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,19 +16,28 @@ func Wrap(h http.Handler, m *Metrics, mirrorOf func(location string) string) htt
 	if m == nil {
 		return h
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
-		h.ServeHTTP(sw, r)
-		code := sw.status()
+	return Observe(h, func(r *http.Request, code int, header http.Header) {
 		kind := RequestKind(r)
 		m.ObserveRequest(kind, StatusClass(code))
 		if kind == "object" {
 			mirror := ""
-			if loc := sw.Header().Get("Location"); loc != "" && mirrorOf != nil {
+			if loc := header.Get("Location"); loc != "" && mirrorOf != nil {
 				mirror = mirrorOf(loc)
 			}
 			m.ObserveRedirect(mirror, RedirectResult(code))
 		}
+	})
+}
+
+// Observe returns a handler that runs h and then calls done with the
+// request, the status h answered with and the header it sent. The writer h
+// sees keeps io.ReaderFrom, so a file served through it still goes out with
+// sendfile.
+func Observe(h http.Handler, done func(r *http.Request, code int, header http.Header)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		done(r, sw.status(), sw.Header())
 	})
 }
 
@@ -94,6 +104,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 		w.code = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom hands the copy to the underlying writer, which may use sendfile.
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return io.Copy(w.ResponseWriter, src)
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

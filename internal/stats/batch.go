@@ -39,7 +39,7 @@ const (
 // Check reports the first thing wrong with b, naming the field, as the hub
 // checks it; now bounds the days (see SaneDays).
 func (b *Batch) Check(now time.Time) error {
-	if !validName(b.Mirror) {
+	if !ValidMirrorName(b.Mirror) {
 		return fmt.Errorf("mirror %.64q: want 1 to %d lowercase letters, digits and dashes", b.Mirror, maxMirrorLen)
 	}
 	if !validBatchID(b.BatchID) {
@@ -84,7 +84,9 @@ func (c *Count) check(first, last Day) error {
 	return nil
 }
 
-func validName(s string) bool {
+// ValidMirrorName reports whether s can name a mirror in a batch: lowercase
+// letters, digits and dashes, as the hub's registry names them.
+func ValidMirrorName(s string) bool {
 	if s == "" || len(s) > maxMirrorLen {
 		return false
 	}

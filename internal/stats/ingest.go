@@ -101,7 +101,7 @@ func (o *IngestOptions) setDefaults() error {
 		return errors.New("ingest: no log file")
 	case o.Format != Combined && o.Format != Common:
 		return errors.New("ingest: no log format")
-	case !validName(o.Mirror):
+	case !ValidMirrorName(o.Mirror):
 		return fmt.Errorf("ingest: mirror name %q: want lowercase letters, digits and dashes", o.Mirror)
 	case o.Sender == nil:
 		return errors.New("ingest: no sender")

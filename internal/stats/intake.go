@@ -109,7 +109,7 @@ func decodeBatch(w http.ResponseWriter, r *http.Request) (*Batch, int, error) {
 
 // authorize checks that token is mirror's own.
 func (h *intake) authorize(mirror, token string) (int, error) {
-	if !validName(mirror) {
+	if !ValidMirrorName(mirror) {
 		return http.StatusBadRequest, fmt.Errorf("bad batch: mirror %.64q: want the mirror's name in the registry", mirror)
 	}
 	want, ok := h.tokens(mirror)

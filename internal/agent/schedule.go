@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/pando-mirror/pando/internal/metrics"
+	"github.com/pando-mirror/pando/internal/mirror"
+	"github.com/pando-mirror/pando/internal/safefile"
+)
+
+// syncLoop runs a sync at once and then whenever the next one is due, until
+// ctx ends.
+func (a *agent) syncLoop(ctx context.Context) {
+	failures := 0
+	for {
+		run := a.syncOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if run.Result == metrics.SyncFailed {
+			failures++
+		} else {
+			failures = 0
+		}
+		wait := nextWait(a.o.Interval, a.o.RetryMin, failures, rand.Float64())
+		a.log.Debug("next sync", "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// syncOnce runs one sync, logs it and records it in the metrics.
+func (a *agent) syncOnce(ctx context.Context) metrics.SyncRun {
+	start := time.Now()
+	res, err := mirror.Sync(ctx, a.o.Sync)
+	run := metrics.SyncRun{
+		Result: runResult(res, err), Seconds: time.Since(start).Seconds(), Finished: time.Now(),
+		Bytes: res.Bytes, Fetched: res.Fetched, Reused: res.Reused, Removed: res.Removed, Records: res.RecordsAfter,
+	}
+	if ctx.Err() != nil {
+		return run // shutting down: an interrupted run is not a failure
+	}
+	a.m.ObserveSync(run)
+	switch run.Result {
+	case metrics.SyncFailed:
+		a.log.Error("sync failed; the mirror serves its previous state", "err", err)
+	case metrics.SyncLocked:
+		a.log.Warn("sync skipped: another sync of this tree holds the lock", "root", a.o.Sync.Root)
+	case metrics.SyncUpToDate:
+		a.log.Info("sync: up to date", "records", res.RecordsAfter, "upstream", res.Upstream)
+	default:
+		a.log.Info("synced", "records_before", res.RecordsBefore, "records", res.RecordsAfter,
+			"upstream", res.Upstream, "fetched", res.Fetched, "reused", res.Reused, "removed", res.Removed,
+			"bytes", res.Bytes, "seconds", run.Seconds)
+	}
+	return run
+}
+
+// runResult names the outcome of a sync run.
+func runResult(res mirror.Result, err error) string {
+	switch {
+	case errors.Is(err, safefile.ErrLocked):
+		return metrics.SyncLocked
+	case err != nil:
+		return metrics.SyncFailed
+	case res.UpToDate:
+		return metrics.SyncUpToDate
+	}
+	return metrics.SyncSynced
+}
+
+// nextWait is the wait before the next run: after failures failed runs in a
+// row, retryMin doubled for each failure after the first, up to interval;
+// otherwise the interval. Either is moved by up to 10% either way, by r in
+// [0, 1), so mirrors started together do not stay in step at the upstream.
+func nextWait(interval, retryMin time.Duration, failures int, r float64) time.Duration {
+	d := interval
+	if failures > 0 {
+		d = retryMin
+		for i := 1; i < failures && d < interval; i++ {
+			d *= 2
+		}
+		d = min(d, interval)
+	}
+	return d + time.Duration((r*0.2-0.1)*float64(d))
+}
