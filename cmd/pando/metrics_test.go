@@ -118,6 +118,44 @@ func TestHubMetrics(t *testing.T) {
 	if after-start != gets {
 		t.Errorf("redirects to good went from %v to %v after %d GETs, want +%d", start, after, gets, gets)
 	}
+	checkHubRequestKinds(t, hub)
+}
+
+// checkHubRequestKinds asks the hub for one thing of each kind and wants
+// each counted under its kind, and the scrapes themselves not at all.
+func checkHubRequestKinds(t *testing.T, hub string) {
+	t.Helper()
+	kinds := []struct{ path, kind, result string }{
+		{"", "status", "2xx"},
+		{"mirrors/good", "status", "2xx"},
+		{"api/v1/mirrors", "api", "2xx"},
+		{"mirrors.json", "api", "2xx"},
+		{"availability.map", "map", "4xx"}, // this hub has no key to sign one
+		{"pool/b/beta_2.0.tar.gz?mirrorlist", "mirrorlist", "2xx"},
+		{"pool/b/beta_2.0.tar.gz.meta4", "metalink", "2xx"},
+		{"pool/b/beta_2.0.tar.gz", "object", "3xx"},
+	}
+	value := func(fams map[string]*dto.MetricFamily, kind, result string) float64 {
+		v, _ := metricValue(fams, "pando_http_requests_total", map[string]string{"kind": kind, "result": result})
+		return v
+	}
+	before := scrape(t, hub)
+	for _, k := range kinds {
+		resp, err := noRedirects.Get(hub + k.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	after := scrape(t, hub)
+	for _, k := range kinds {
+		if d := value(after, k.kind, k.result) - value(before, k.kind, k.result); d < 1 {
+			t.Errorf("GET /%s: pando_http_requests_total{kind=%q,result=%q} moved by %v, want at least 1", k.path, k.kind, k.result, d)
+		}
+	}
+	if _, ok := after["pando_http_requests_total"]; ok && value(after, "metrics", "2xx") != 0 {
+		t.Error("scrapes of /metrics were counted")
+	}
 }
 
 // checkPassMetrics checks what the first pass over a good and a tampered

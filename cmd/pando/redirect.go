@@ -182,7 +182,7 @@ func runEdge(ctx context.Context, e *env, f redirectFlags, opts redirect.Options
 func edgeHandler(h http.Handler, current func() *availability.Map) http.Handler {
 	m := metrics.New()
 	scrape := m.Handler()
-	counted := metrics.Wrap(h, m, func(loc string) string { return mirrorOf(current(), loc) })
+	counted := metrics.Wrap(h, m, func(loc string) string { return current().MirrorOf(loc) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			scrape.ServeHTTP(w, r)
@@ -190,23 +190,6 @@ func edgeHandler(h http.Handler, current func() *availability.Map) http.Handler 
 		}
 		counted.ServeHTTP(w, r)
 	})
-}
-
-// mirrorOf names the mirror whose access URL is the longest prefix of loc,
-// or "" when none is.
-func mirrorOf(m *availability.Map, loc string) string {
-	if m == nil {
-		return ""
-	}
-	name, best := "", 0
-	for _, mi := range m.Mirrors() {
-		for _, a := range mi.Access {
-			if len(a.URL) > best && strings.HasPrefix(loc, a.URL) {
-				name, best = mi.Name, len(a.URL)
-			}
-		}
-	}
-	return name
 }
 
 func prefixList(ps []netip.Prefix) string {

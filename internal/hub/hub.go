@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,7 +209,43 @@ func (h *Hub) Handler() http.Handler {
 	h.mountStatus(mux)
 	h.mountStats(mux)
 	mux.Handle("/", h.red)
-	return mux
+	return h.countRequests(mux)
+}
+
+// countRequests counts every request the hub answers, by kind, and every
+// object request by the mirror its redirect names. Scrapes of /metrics are
+// not counted.
+func (h *Hub) countRequests(mux *http.ServeMux) http.Handler {
+	return metrics.Observe(mux, func(r *http.Request, code int, header http.Header) {
+		kind := requestKind(r)
+		if kind == "metrics" {
+			return
+		}
+		h.metrics.ObserveRequest(kind, metrics.StatusClass(code))
+		if kind == "object" {
+			h.metrics.ObserveRedirect(h.Map().MirrorOf(header.Get("Location")), metrics.RedirectResult(code))
+		}
+	})
+}
+
+// requestKind classifies a request by the pattern the mux matched (set on
+// r by the mux): what the redirector answers as the edge classifies it,
+// "status" for the status pages and their assets, "api", "map" and
+// "metrics".
+func requestKind(r *http.Request) string {
+	switch pat := r.Pattern; {
+	case pat == "GET /metrics":
+		return "metrics"
+	case pat == "GET /availability.map":
+		return "map"
+	case strings.Contains(pat, " /api/") || pat == "GET /stats.csv":
+		return "api"
+	case pat != "/" && pat != "":
+		return "status"
+	case r.URL.Path == "/pando-mirrors.js":
+		return "status"
+	}
+	return metrics.RequestKind(r)
 }
 
 func (h *Hub) apiStatus(w http.ResponseWriter, r *http.Request) {

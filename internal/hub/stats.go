@@ -56,18 +56,10 @@ func (r *redirector) countRedirect(req *http.Request, w http.ResponseWriter) htt
 		return w
 	}
 	return &countingWriter{ResponseWriter: w, count: func(location string) {
-		mirror := ""
-		for _, mi := range m.Mirrors() {
-			for _, a := range mi.Access {
-				if strings.HasPrefix(location, a.URL) {
-					mirror = mi.Name
-				}
-			}
-		}
+		mirror := m.MirrorOf(location)
 		country := r.geo.Load().Lookup(redirect.ClientIP(req, r.h.config().Redirect.TrustedProxies)).Country
 		r.h.counter.Count(p, mirror, country)
 		r.h.redirects.add(mirror)
-		r.h.metrics.ObserveRedirect(mirror, "redirect")
 	}}
 }
 
