@@ -26,6 +26,8 @@ type mirrorBody struct {
 	Access    []accessDetail
 	Problems  []problemView
 	More      int // problems not listed
+	History   []problemPeriod
+	Older     bool // periods of the history not listed
 	Charts    []chartView
 	Traffic   *chartView
 	Stats     string // why there is no traffic chart
@@ -90,6 +92,7 @@ func (s *server) mirror(w http.ResponseWriter, r *http.Request) {
 	}
 	body.Access = accessDetails(m, res)
 	body.Problems, body.More = s.problemViews(res)
+	body.History, body.Older = problemHistory(hist)
 	body.Charts = historyCharts(m, hist, since, now)
 	body.Checks = recentChecks(hist)
 	body.Traffic, body.Stats = s.traffic(ctx, DownloadQuery{Mirror: name}, "Downloads from "+name, since, now)

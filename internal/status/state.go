@@ -268,19 +268,23 @@ func (row *mirrorRow) summarize(results []store.AccessResult, now time.Time, tls
 
 // countProblems counts problems by kind, the most severe first.
 func countProblems(ps []store.Problem) ([]problemCount, int) {
-	var out []problemCount
+	counts := map[store.ProblemKind]int{}
 	for _, p := range ps {
-		i := slices.IndexFunc(out, func(c problemCount) bool { return c.Kind == p.Kind })
-		if i < 0 {
-			out = append(out, problemCount{Kind: p.Kind, Label: problemLabel(p.Kind), Class: severityClass(p.Kind)})
-			i = len(out) - 1
-		}
-		out[i].Count++
+		counts[p.Kind]++
+	}
+	return problemCounts(counts), len(ps)
+}
+
+// problemCounts lists counts by kind, the most severe first.
+func problemCounts(counts map[store.ProblemKind]int) []problemCount {
+	var out []problemCount
+	for kind, n := range counts {
+		out = append(out, problemCount{Kind: kind, Label: problemLabel(kind), Class: severityClass(kind), Count: n})
 	}
 	slices.SortFunc(out, func(a, b problemCount) int {
 		return cmp.Or(cmp.Compare(severity(a.Kind), severity(b.Kind)), cmp.Compare(a.Kind, b.Kind))
 	})
-	return out, len(ps)
+	return out
 }
 
 // classify sums a mirror up in one state.

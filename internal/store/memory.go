@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -112,6 +113,7 @@ func (m *Memory) RecordMirror(ctx context.Context, pass PassID, r MirrorResult) 
 	}
 	m.recordProblems(r, prev)
 	m.recordObjects(r)
+	r.ProblemCounts = countProblems(r.Problems)
 	r.Problems, r.Objects, r.AllObjects = nil, nil, false
 	m.results[r.Mirror] = append(hist, r)
 	return nil
@@ -169,6 +171,7 @@ func (m *Memory) LatestResults(ctx context.Context) ([]MirrorResult, error) {
 	out := make([]MirrorResult, 0, len(m.results))
 	for name, hist := range m.results {
 		r := copyResult(hist[len(hist)-1])
+		r.ProblemCounts = nil // only MirrorHistory gives counts
 		for _, p := range m.problems[name] {
 			if p.LastPass == r.Pass {
 				r.Problems = append(r.Problems, p)
@@ -207,6 +210,7 @@ func copyResult(r MirrorResult) MirrorResult {
 		acc[i] = a
 	}
 	r.Access = acc
+	r.ProblemCounts = maps.Clone(r.ProblemCounts)
 	return r
 }
 

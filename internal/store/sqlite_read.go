@@ -59,7 +59,10 @@ func (s *SQLite) MirrorHistory(ctx context.Context, mirror string, since time.Ti
 		if err != nil {
 			return err
 		}
-		return scanAccess(rows, func(_ string, pass PassID) *MirrorResult { return byPass[pass] })
+		if err := scanAccess(rows, func(_ string, pass PassID) *MirrorResult { return byPass[pass] }); err != nil {
+			return err
+		}
+		return scanProblemCounts(ctx, tx, mirror, from, byPass)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("history of mirror %q: %w", mirror, err)

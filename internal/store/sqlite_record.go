@@ -29,6 +29,9 @@ func (s *SQLite) RecordMirror(ctx context.Context, pass PassID, r MirrorResult) 
 		if err := putProblems(ctx, tx, r, prev); err != nil {
 			return err
 		}
+		if err := putProblemCounts(ctx, tx, r); err != nil {
+			return err
+		}
 		return putObjects(ctx, tx, r)
 	})
 	if err != nil {

@@ -25,7 +25,7 @@ func TestStatsSQLite(t *testing.T) {
 }
 
 // TestStatsSQLiteUpgrade opens a database made by the first schema alone:
-// the stats tables are added, what was there stays, and stats and their
+// the later tables are added, what was there stays, and stats and their
 // batch IDs survive reopening.
 func TestStatsSQLiteUpgrade(t *testing.T) {
 	ctx := context.Background()
@@ -33,8 +33,8 @@ func TestStatsSQLiteUpgrade(t *testing.T) {
 	openSQLite(t, path).Close()
 	db := rawDB(t, path)
 	for _, q := range []string{
-		`DROP TABLE stats_counts`, `DROP TABLE stats_batches`, `DROP TABLE stats_reported`,
-		`DELETE FROM schema_version WHERE version = 2`,
+		`DROP TABLE stats_counts`, `DROP TABLE stats_batches`, `DROP TABLE stats_reported`, `DROP TABLE problem_counts`,
+		`DELETE FROM schema_version WHERE version >= 2`,
 		`INSERT INTO meta (key, value) VALUES ('kept', x'01')`,
 	} {
 		if _, err := db.Exec(q); err != nil {
@@ -44,7 +44,7 @@ func TestStatsSQLiteUpgrade(t *testing.T) {
 	db.Close()
 
 	s := openSQLite(t, path)
-	if got := schemaVersions(t, path); got != "1:0001_initial.sql,2:0002_stats.sql" {
+	if got := schemaVersions(t, path); got != "1:0001_initial.sql,2:0002_stats.sql,3:0003_problem_counts.sql" {
 		t.Errorf("schema_version after upgrade = %s", got)
 	}
 	if v, err := s.GetMeta(ctx, "kept"); err != nil || string(v) != "\x01" {

@@ -17,7 +17,8 @@
 // re-run never duplicates anything. A mirror's results must be recorded in
 // pass order.
 //
-// Problems are kept per mirror, access point, kind and path. A problem seen
+// Problems are kept per mirror, access point, kind and path, and counted by
+// kind for every result, so a mirror's history shows what was wrong when. A problem seen
 // in consecutive results of a mirror keeps the time and pass it was first
 // seen; one that went away and came back starts again. The problems of a
 // mirror's latest result are its current problems.
@@ -60,7 +61,8 @@ type Store interface {
 	// objects), ordered by mirror name.
 	LatestResults(ctx context.Context) ([]MirrorResult, error)
 	// MirrorHistory returns the mirror's results checked at or after since,
-	// oldest first, with access results only (no problems or objects).
+	// oldest first, with access results and problem counts (no problems
+	// or objects).
 	MirrorHistory(ctx context.Context, mirror string, since time.Time) ([]MirrorResult, error)
 	// Objects returns the object states of one mirror, by access and path.
 	Objects(ctx context.Context, mirror string) ([]ObjectState, error)
@@ -109,6 +111,10 @@ type MirrorResult struct {
 	Access   []AccessResult
 	Problems []Problem
 	Objects  []ObjectState
+	// ProblemCounts is set by MirrorHistory: how many problems of each
+	// kind the result had (nil when it had none). RecordMirror counts
+	// Problems itself.
+	ProblemCounts map[ProblemKind]int
 
 	// AllObjects says Objects lists every object of the mirror, so states
 	// of objects not in it are removed; otherwise Objects only adds to or

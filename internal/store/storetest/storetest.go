@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PassOrder", testPassOrder},
 		{"Objects", testObjects},
 		{"History", testHistory},
+		{"ProblemCounts", testProblemCounts},
 		{"Invalid", testInvalid},
 		{"Meta", testMeta},
 		{"ConcurrentWriters", testConcurrentWriters},
@@ -423,7 +424,9 @@ func testHistory(t *testing.T, s store.Store) {
 		r := sample("m", at(time.Duration(i)*time.Hour+time.Minute), problem("", store.Frozen, "", "", ""))
 		record(t, s, p, r)
 		record(t, s, p, sample("other", at(time.Duration(i)*time.Hour)))
-		want = append(want, wantResult(p, r))
+		w := wantResult(p, r)
+		w.ProblemCounts = map[store.ProblemKind]int{store.Frozen: 1}
+		want = append(want, w)
 	}
 	got, err := s.MirrorHistory(ctx, "m", at(time.Hour+time.Minute))
 	if err != nil {
@@ -435,6 +438,35 @@ func testHistory(t *testing.T, s store.Store) {
 	if got, _ := s.MirrorHistory(ctx, "nobody", time.Time{}); len(got) != 0 {
 		t.Errorf("MirrorHistory of an unknown mirror = %v", got)
 	}
+	if got := latest(t, s)["m"]; got.ProblemCounts != nil {
+		t.Errorf("LatestResults gave problem counts %v; only MirrorHistory does", got.ProblemCounts)
+	}
+}
+
+// testProblemCounts: a result's problems are counted by kind in the
+// mirror's history, and recording the mirror again in the same pass
+// replaces the counts.
+func testProblemCounts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p1 := beginPass(t, s, at(0))
+	record(t, s, p1, sample("m", at(time.Minute),
+		problem("https", store.Missing, "a", "", ""), problem("https", store.Missing, "b", "", ""),
+		problem("https", store.Hash, "c", "x", "y")))
+	p2 := beginPass(t, s, at(time.Hour))
+	record(t, s, p2, sample("m", at(time.Hour+time.Minute), problem("https", store.Hash, "c", "x", "y")))
+	record(t, s, p2, sample("m", at(time.Hour+2*time.Minute))) // re-run: clean now
+	p3 := beginPass(t, s, at(2*time.Hour))
+	record(t, s, p3, sample("m", at(2*time.Hour+time.Minute), problem("", store.Stale, "", "", "")))
+	hist, err := s.MirrorHistory(ctx, "m", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []map[store.ProblemKind]int
+	for _, r := range hist {
+		got = append(got, r.ProblemCounts)
+	}
+	want := []map[store.ProblemKind]int{{store.Missing: 2, store.Hash: 1}, nil, {store.Stale: 1}}
+	equal(t, "problem counts by result", got, want)
 }
 
 func testInvalid(t *testing.T, s store.Store) {
