@@ -41,7 +41,9 @@ reports to the hub how often each object was downloaded on each day. Run it
 from cron or a timer, more often than the log is rotated.
 
 A download is a GET answered 200 (206 too with --count-partial) of a path
-that names an object: not a directory, not the signed log under .pando/.
+that names an object: not a directory, not the signed log under .pando/,
+not pando's own traffic (the checker's hash checks, other mirrors' syncs:
+user agents pando-check and pando, in the combined format).
 Other lines are skipped, lines that are not in the format are counted as
 malformed; neither stops the run. Client addresses never leave the mirror.
 
@@ -199,9 +201,9 @@ func printIngest(w io.Writer, f statsIngestFlags, r stats.IngestResult, asJSON b
 	if f.dryRun {
 		verb = "found (dry run, nothing sent)"
 	}
-	_, err := fmt.Fprintf(w, "%s %d downloads in %d lines of %s (%d batches, %d already counted); skipped %d malformed, %d not GET, %d not 200, %d partial, %d .pando/, %d not an object, %d out of range\n",
+	_, err := fmt.Fprintf(w, "%s %d downloads in %d lines of %s (%d batches, %d already counted); skipped %d malformed, %d not GET, %d not 200, %d partial, %d .pando/, %d not an object, %d out of range, %d pando's own (checker, syncs)\n",
 		verb, r.Downloads(), r.Lines, strings.Join(r.Files, " then "), r.Batches, r.Duplicates,
 		r.By[stats.Malformed], r.By[stats.NotGET], r.By[stats.NotOK], r.By[stats.Partial], r.By[stats.Metadata],
-		r.By[stats.NotObject], r.By[stats.OutOfRange])
+		r.By[stats.NotObject], r.By[stats.OutOfRange], r.By[stats.Machine])
 	return err
 }

@@ -10,7 +10,8 @@
 // without allocating per line. A line counts as a download when it is a GET
 // answered 200 (and, with CountPartial, 206) of a path that can name a
 // published object: not the root or a directory, not under .pando/, not
-// climbing out of the tree. Lines that do not parse are counted as
+// climbing out of the tree, and not pando's own machine traffic (the
+// checker's hash checks and mirror syncs, told by their user agent). Lines that do not parse are counted as
 // malformed and skipped; every line gets an Outcome.
 //
 // Ingest reads a log incrementally. A state file keeps the file's identity

@@ -53,8 +53,9 @@ type Entry struct {
 	Method []byte
 	Target []byte // the request target as logged (escaped as the server escapes it)
 	Status int
-	Bytes  int64 // body bytes sent; -1 when logged as "-"
-	Time   int64 // when the request arrived, in Unix seconds
+	Bytes  int64  // body bytes sent; -1 when logged as "-"
+	Time   int64  // when the request arrived, in Unix seconds
+	Agent  []byte // the user agent as logged (combined format only; nil in common)
 }
 
 // Day returns the UTC day of the entry's time.
@@ -98,7 +99,7 @@ func ParseLine(line []byte, f Format, e *Entry) error {
 	if rest, err = parseStatusBytes(rest, e); err != nil {
 		return err
 	}
-	if !trailerOK(rest, f) {
+	if !parseTrailer(rest, f, e) {
 		return errTrailer
 	}
 	return nil
@@ -265,10 +266,11 @@ func parseStatusBytes(b []byte, e *Entry) ([]byte, error) {
 	return b[end:], nil
 }
 
-// trailerOK reports whether what follows the byte count fits the format:
-// nothing (but blanks) for common, ` "referer" "user-agent"` and anything
-// after for combined.
-func trailerOK(b []byte, f Format) bool {
+// parseTrailer checks that what follows the byte count fits the format
+// and sets e's user agent: nothing (but blanks) for common,
+// ` "referer" "user-agent"` and anything after for combined.
+func parseTrailer(b []byte, f Format, e *Entry) bool {
+	e.Agent = nil
 	switch f {
 	case Common:
 		return len(bytes.TrimRight(b, " \t")) == 0
@@ -278,7 +280,7 @@ func trailerOK(b []byte, f Format) bool {
 				return false
 			}
 			var ok bool
-			if _, b, ok = quoted(b[1:]); !ok {
+			if e.Agent, b, ok = quoted(b[1:]); !ok {
 				return false
 			}
 		}

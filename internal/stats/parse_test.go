@@ -92,6 +92,11 @@ func line(method, target string, status int) string {
 		strconv.Itoa(status) + ` 99 "-" "curl/8"`
 }
 
+// agentLine is a download of a.iso by the given user agent.
+func agentLine(agent string) string {
+	return `h - - [23/Nov/2026:10:00:00 +0000] "GET /a.iso HTTP/1.1" 200 1 "-" "` + agent + `"`
+}
+
 func TestStatsParserOutcomes(t *testing.T) {
 	for _, tt := range []struct {
 		name, line string
@@ -143,6 +148,12 @@ func TestStatsParserOutcomes(t *testing.T) {
 		{"before 2000", `h - - [31/Dec/1999:23:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" "-"`, false, OutOfRange, "", ""},
 		{"the day after tomorrow", `h - - [25/Nov/2026:00:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" "-"`, false, OutOfRange, "", ""},
 		{"garbage", "\x00\x01 hello", false, Malformed, "", ""},
+		{"checker hashing", agentLine("pando-check"), false, Machine, "", ""},
+		{"mirror sync", agentLine("pando"), false, Machine, "", ""},
+		{"mirror sync, versioned", agentLine("pando-sync/1.2 (+https://example.org)"), false, Machine, "", ""},
+		{"pando get is a download", agentLine("pando-get"), false, Download, "a.iso", "2026-11-23"},
+		{"a lookalike is a download", agentLine("pandora/2.0"), false, Download, "a.iso", "2026-11-23"},
+		{"curl is a download", agentLine("curl/8.5.0"), false, Download, "a.iso", "2026-11-23"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := testParser(Combined)

@@ -15,12 +15,13 @@ const (
 	Metadata                  // a path under .pando/, the signed log
 	NotObject                 // the root, a directory, or a path no object can have
 	OutOfRange                // a day before 2000 or after tomorrow
+	Machine                   // pando's own traffic: a checker's hash check, a mirror's sync
 
 	numOutcomes
 )
 
 var outcomeNames = [numOutcomes]string{
-	"download", "malformed", "not_get", "not_ok", "partial", "metadata", "not_object", "out_of_range",
+	"download", "malformed", "not_get", "not_ok", "partial", "metadata", "not_object", "out_of_range", "machine",
 }
 
 func (o Outcome) String() string {
@@ -86,7 +87,30 @@ func (p *Parser) Line(line []byte) (Day, []byte, Outcome) {
 	if d < p.First || d > p.Last {
 		return 0, nil, OutOfRange
 	}
+	if machineAgent(e.Agent) {
+		return 0, nil, Machine
+	}
 	return d, path, Download
+}
+
+// machineAgents are the user agents (the product before any "/version") of
+// pando's own clients whose requests are not downloads: the checker
+// fetching objects to hash them, and mirror sync and restore copying them.
+// pando get, a person's download, is not among them.
+var machineAgents = []string{"pando", "pando-check", "pando-sync"}
+
+// machineAgent reports whether a logged user agent is one of machineAgents.
+// The log escapes nothing in these names, so they compare as logged.
+func machineAgent(agent []byte) bool {
+	if i := bytes.IndexAny(agent, "/ "); i >= 0 {
+		agent = agent[:i]
+	}
+	for _, a := range machineAgents {
+		if string(agent) == a {
+			return true
+		}
+	}
+	return false
 }
 
 // object resolves a request target through the cache.
