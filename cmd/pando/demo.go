@@ -11,8 +11,9 @@ const demoHelp = `Usage: pando demo [--listen ADDR] [--dir DIR]
 
 Starts a whole mirror network on loopback, for a first look: an origin
 serving a sample repository (an ISO, a Maven artifact, distfiles) signed with
-a fresh key; four mirrors synced from it with the real sync, one left stale
-and one with a tampered file; and a hub that checks them all and sends each
+a fresh key; four mirrors synced from it with the real sync, one left stale,
+one with a tampered file, and two run by the mirror agent (pando mirror run),
+which re-sync every minute and report their downloads to the hub; and a hub that checks them all and sends each
 download to a mirror that holds the right bytes, on its embedded store. It
 prints what to open and try, and stops cleanly on Ctrl-C. Everything lives
 in a temporary directory, removed at exit, unless --dir is given.`

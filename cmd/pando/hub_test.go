@@ -315,6 +315,7 @@ wait:
 	if loc := resp.Header.Get("Location"); !strings.HasSuffix(loc, "/releases/1.1/pando-demo-1.1.iso") {
 		t.Errorf("Location %q", loc)
 	}
+	checkDemoAgentReports(t, text, hub[1])
 	cmd.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)
 	go func() {
@@ -329,6 +330,43 @@ wait:
 		}
 	case <-time.After(20 * time.Second):
 		t.Errorf("demo did not stop within 20 s of Ctrl-C")
+	}
+}
+
+// checkDemoAgentReports downloads a file straight from de-good, which the
+// demo runs with the mirror agent, and waits for the hub to count it from
+// the agent's report, once: the hub's own hash checks of the file are not
+// downloads.
+func checkDemoAgentReports(t *testing.T, printed, hub string) {
+	t.Helper()
+	m := regexp.MustCompile(`de-good +(http://\S+)`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatalf("no de-good URL in:\n%s", printed)
+	}
+	const file = "distfiles/hello-1.1.tar.gz"
+	fetch(t, "GET", m[1]+file, http.StatusOK)
+	var got struct {
+		Total int64 `json:"total"`
+		Days  []struct {
+			ByMirror map[string]int64 `json:"by_mirror"`
+		} `json:"days"`
+	}
+	for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get(hub + "api/v1/stats?path=" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Total > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if got.Total != 1 || len(got.Days) != 1 || got.Days[0].ByMirror["de-good"] != 1 {
+		t.Errorf("the hub counted %+v for %s, want the one download from de-good", got, file)
 	}
 }
 

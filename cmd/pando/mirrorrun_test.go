@@ -43,7 +43,12 @@ func TestMirrorRun(t *testing.T) {
 	waitFor(t, "the first sync", func() bool { return headOK(base + "pool/b.jar") }, &errb)
 	writeFiles(t, n.origin, map[string]string{"pool/a.jar": "jar a v2", "pool/c.jar": "jar c"})
 	n.publish(t)
-	waitFor(t, "the new publish", func() bool { return headOK(base + "pool/c.jar") }, &errb)
+	// Files are in place before the run that installed them ends: wait
+	// for the run itself.
+	waitFor(t, "the new publish", func() bool {
+		v, _ := metricValue(scrape(t, metricsBase), "pando_sync_records", nil)
+		return v == 4
+	}, &errb)
 	if got := string(readURL(t, base+"pool/a.jar")); got != "jar a v2" {
 		t.Errorf("pool/a.jar after the publish = %q", got)
 	}

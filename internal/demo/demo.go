@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -54,6 +55,8 @@ type Network struct {
 // A Mirror of the demo, and what was done to it.
 type Mirror struct {
 	Name, Country, URL, State string
+	Agent                     bool   // run by the mirror agent, which re-syncs and reports downloads
+	token                     string // the agent's stats token in hub.toml
 }
 
 const originName = "demo.pando.example"
@@ -78,11 +81,16 @@ func Run(ctx context.Context, opts Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d := &demo{dir: dir, log: opts.Log, errs: make(chan error, 8)}
-	net, err := d.build(ctx)
+	ln, err := listen(opts.Listen)
 	if err != nil {
 		return err
 	}
-	return d.runHub(ctx, opts, net)
+	defer ln.Close()
+	net, err := d.build(ctx, "http://"+ln.Addr().String()+"/")
+	if err != nil {
+		return err
+	}
+	return d.runHub(ctx, opts, net, ln)
 }
 
 type demo struct {
@@ -91,9 +99,10 @@ type demo struct {
 	signer   note.Signer
 	verifier note.Verifier
 	errs     chan error
+	agents   sync.WaitGroup // the mirror agents running
 }
 
-func (d *demo) build(ctx context.Context) (*Network, error) {
+func (d *demo) build(ctx context.Context, hubURL string) (*Network, error) {
 	if err := d.keys(); err != nil {
 		return nil, err
 	}
@@ -106,14 +115,14 @@ func (d *demo) build(ctx context.Context) (*Network, error) {
 	if err := d.publish(ctx, origin, 2*time.Hour); err != nil {
 		return nil, err
 	}
-	n := &Network{Dir: d.dir, PubKey: filepath.Join(d.dir, "origin.pub")}
+	n := &Network{Dir: d.dir, PubKey: filepath.Join(d.dir, "origin.pub"), Hub: hubURL}
 	var err error
 	if n.Origin, err = d.serveTree(ctx, origin); err != nil {
 		return nil, err
 	}
 	n.Mirrors = []Mirror{
-		{Name: "de-good", Country: "DE", State: "healthy"},
-		{Name: "fr-good", Country: "FR", State: "healthy"},
+		{Name: "de-good", Country: "DE", State: "healthy, run by the mirror agent", Agent: true},
+		{Name: "fr-good", Country: "FR", State: "healthy, run by the mirror agent", Agent: true},
 		{Name: "us-stale", Country: "US", State: "stale: not synced since the last publish"},
 		{Name: "nl-tampered", Country: "NL", State: "tampered: one byte of releases/1.0/pando-demo-1.0.iso changed"},
 	}
@@ -140,7 +149,13 @@ func (d *demo) build(ctx context.Context) (*Network, error) {
 		return nil, err
 	}
 	for i := range n.Mirrors {
-		if n.Mirrors[i].URL, err = d.serveTree(ctx, filepath.Join(d.dir, n.Mirrors[i].Name)); err != nil {
+		m := &n.Mirrors[i]
+		if m.Agent {
+			err = d.runAgent(ctx, n, m)
+		} else {
+			m.URL, err = d.serveTree(ctx, filepath.Join(d.dir, m.Name))
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -201,8 +216,9 @@ func (d *demo) serveTree(ctx context.Context, root string) (string, error) {
 }
 
 // runHub writes hub.toml, runs the first pass, tells the user what to try,
-// and serves the hub until ctx ends.
-func (d *demo) runHub(ctx context.Context, opts Options, n *Network) error {
+// and serves the hub on ln until ctx ends and the mirror agents have sent
+// their last reports.
+func (d *demo) runHub(ctx context.Context, opts Options, n *Network, ln net.Listener) error {
 	n.Config = filepath.Join(d.dir, "hub.toml")
 	if err := os.WriteFile(n.Config, hubTOML(n), 0o644); err != nil {
 		return err
@@ -224,17 +240,19 @@ func (d *demo) runHub(ctx context.Context, opts Options, n *Network) error {
 		return err
 	}
 	n.Report = h.LastReport()
-	ln, err := listen(opts.Listen)
-	if err != nil {
-		return err
-	}
-	n.Hub = "http://" + ln.Addr().String() + "/"
 	printNetwork(opts.Out, n)
 	if opts.Ready != nil {
 		opts.Ready(*n)
 	}
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHub()
+	go func() {
+		<-ctx.Done()
+		d.agents.Wait()
+		stopHub()
+	}()
 	errc := make(chan error, 1)
-	go func() { errc <- h.Run(ctx, ln) }()
+	go func() { errc <- h.Run(hubCtx, ln) }()
 	select {
 	case err := <-d.errs:
 		return err
@@ -257,7 +275,11 @@ func listen(addr string) (net.Listener, error) {
 func hubTOML(n *Network) []byte {
 	b := fmt.Appendf(nil, "# Written by pando demo.\n[origin]\nurl = %q\npubkey = %q\n\n[store]\npath = \"hub.db\"\n\n[check]\ninterval = \"30s\"\ntimeout = \"5s\"\n\n", n.Origin, n.PubKey)
 	for _, m := range n.Mirrors {
-		b = fmt.Appendf(b, "[[mirror]]\nname = %q\nhttp = %q\ncountry = %q\nweight = 100\nnotes = %q\n\n", m.Name, m.URL, m.Country, m.State)
+		b = fmt.Appendf(b, "[[mirror]]\nname = %q\nhttp = %q\ncountry = %q\nweight = 100\nnotes = %q\n", m.Name, m.URL, m.Country, m.State)
+		if m.token != "" {
+			b = fmt.Appendf(b, "token = %q\n", m.token)
+		}
+		b = append(b, '\n')
 	}
 	return b
 }
@@ -323,6 +345,8 @@ func printNetwork(w io.Writer, n *Network) {
 		fmt.Fprintf(w, "  %-12s %s  %s  %s\n", m.Name, m.URL, m.Country, m.State)
 	}
 	fmt.Fprintf(w, "  hub          %s\n\n", n.Hub)
+	fmt.Fprintf(w, "The mirrors run by the mirror agent (pando mirror run) re-sync every %v and report\n", agentSyncInterval)
+	fmt.Fprintf(w, "the downloads they serve to the hub every %v.\n\n", agentReportInterval)
 	if n.Report != nil {
 		fmt.Fprintf(w, "The hub's first check pass found:\n")
 		for _, m := range n.Report.Mirrors {
