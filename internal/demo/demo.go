@@ -1,7 +1,8 @@
 // Package demo owns "pando demo": a whole mirror network on loopback for a
 // first look: an origin with a sample repository, four mirrors synced with
-// the real sync (one left stale, one tampered with), and a hub checking them
-// and redirecting downloads, with its embedded store.
+// the real sync (one left stale, one tampered with, two run by the mirror
+// agent), and a hub checking them and redirecting downloads, with its
+// embedded store.
 package demo
 
 import (
