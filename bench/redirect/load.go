@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -53,13 +54,13 @@ func loadAll(ctx context.Context, cfg config, dir string, edge *proc, paths, ips
 	var procs [nServers]*proc
 	procs[srvPando] = edge
 	for _, i := range []int{srvMinimal, srvFixedFull} {
-		if procs[i], err = startReference(ctx, serverName(i), paths[0]); err != nil {
+		if procs[i], err = startReference(ctx, f.pinning.servers, serverName(i), paths[0]); err != nil {
 			return err
 		}
 		defer procs[i].stop()
 	}
 	for _, p := range procs { // warm up
-		if _, err := runWrk(ctx, p.addr, script, cfg.threads, 16, time.Second); err != nil {
+		if _, err := runWrk(ctx, f.pinning.load, p.addr, script, cfg.threads, 16, time.Second); err != nil {
 			return err
 		}
 	}
@@ -68,12 +69,9 @@ func loadAll(ctx context.Context, cfg config, dir string, edge *proc, paths, ips
 		logf("wrk: %d connections, %d rounds of %v per server", c, cfg.rounds, cfg.duration)
 		for r := 0; r < cfg.rounds; r++ {
 			for i, p := range procs {
-				l, err := runWrk(ctx, p.addr, script, cfg.threads, c, cfg.duration)
+				l, err := measure(ctx, p, f.pinning.load, script, cfg.threads, c, cfg.duration)
 				if err != nil {
-					return err
-				}
-				if l.errors != "" {
-					return fmt.Errorf("wrk on %s at %d connections: %s", serverName(i), c, l.errors)
+					return fmt.Errorf("wrk on %s at %d connections: %w", serverName(i), c, err)
 				}
 				set.rounds[i] = append(set.rounds[i], l)
 			}
@@ -83,8 +81,29 @@ func loadAll(ctx context.Context, cfg config, dir string, edge *proc, paths, ips
 	return nil
 }
 
+// measure loads p with wrk and adds the server's CPU time per request.
+func measure(ctx context.Context, p *proc, cpus, script string, threads, conns int, d time.Duration) (load, error) {
+	before, err := p.cpuTime()
+	if err != nil {
+		return load{}, err
+	}
+	l, err := runWrk(ctx, cpus, p.addr, script, threads, conns, d)
+	if err != nil {
+		return l, err
+	}
+	if l.errors != "" {
+		return l, errors.New(l.errors)
+	}
+	after, err := p.cpuTime()
+	if err != nil || l.requests == 0 {
+		return l, err
+	}
+	l.cpu = (after - before) / time.Duration(l.requests)
+	return l, nil
+}
+
 // startReference starts this program as a reference server.
-func startReference(ctx context.Context, mode, path string) (*proc, error) {
+func startReference(ctx context.Context, cpus, mode, path string) (*proc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -93,7 +112,7 @@ func startReference(ctx context.Context, mode, path string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := startProc(addr, self, "-minimal-server", mode+"@"+addr)
+	p, err := startProc(addr, cpus, self, "-minimal-server", mode+"@"+addr)
 	if err != nil {
 		return nil, err
 	}

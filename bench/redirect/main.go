@@ -42,9 +42,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/pando-mirror/pando/bench/internal/benchmain"
 	"io"
 	"time"
+
+	"github.com/pando-mirror/pando/bench/internal/benchmain"
 )
 
 // config is the benchmark's whole configuration, from flags.
@@ -59,6 +60,7 @@ type config struct {
 	pando    string
 	keep     string // work in this directory and keep it
 	load     bool   // run the wrk load
+	pin      bool   // run wrk and the servers on separate CPUs
 	minimal  string // internal: serve the minimal handler on this address
 }
 
@@ -87,13 +89,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.threads, "threads", 2, "wrk threads")
 	fs.StringVar(&c.pando, "pando", "", "use this pando binary instead of building ./cmd/pando")
 	fs.BoolVar(&c.load, "load", true, "run the wrk load (-load=false: only map and startup figures)")
+	fs.BoolVar(&c.pin, "pin", true, "with 2 or more CPUs, pin wrk to CPU 0 and every server to the others (taskset)")
 	fs.StringVar(&c.keep, "keep", "", "write the map, keys, database and wrk script to `DIR` and keep them")
 	fs.StringVar(&c.minimal, "minimal-server", "", "(internal) serve a reference handler: `MODE@ADDR`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
 		}
-		return c, errors.New("bad flags")
+		return c, benchmain.ErrReported
 	}
 	switch {
 	case fs.NArg() > 0:

@@ -55,9 +55,10 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// startProc starts name with args; the caller passes the address it will
-// listen on.
-func startProc(addr, name string, args ...string) (*proc, error) {
+// startProc starts name with args on cpus ("" for any); the caller passes
+// the address it will listen on.
+func startProc(addr, cpus, name string, args ...string) (*proc, error) {
+	name, args = pinned(cpus, name, args)
 	p := &proc{cmd: exec.Command(name, args...), addr: addr, log: &logBuffer{}}
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {
@@ -128,6 +129,27 @@ func (p *proc) memory() (rss, hwm int64, err error) {
 		return 0, 0, errors.New("no VmRSS in /proc status")
 	}
 	return rss, hwm, nil
+}
+
+// cpuTime returns the CPU time the process has used, user and system, from
+// /proc/PID/stat (in clock ticks of 1/100 s, as Linux reports them).
+func (p *proc) cpuTime() (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	_, rest, ok := bytes.Cut(data, []byte(") "))
+	f := strings.Fields(string(rest))
+	if !ok || len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 var startupRE = regexp.MustCompile(`redirector ready.*startup=(\S+)`)

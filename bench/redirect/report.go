@@ -26,6 +26,8 @@ func met(ok bool) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
+func us(d time.Duration) string { return fmt.Sprintf("%.1f us", float64(d)/float64(time.Microsecond)) }
+
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
 
 func report(w io.Writer, cfg config, f figures) {
@@ -42,8 +44,9 @@ func report(w io.Writer, cfg config, f figures) {
 	line("edge startup, as it logs it", f.loggedStartup, "", "")
 	line("edge RSS when ready", mb(f.rssReady), "< 150 MB", met(f.rssReady < goalRSS))
 	line("edge RSS after load (peak)", fmt.Sprintf("%s (%s)", mb(f.rssAfter), mb(f.hwm)), "< 150 MB", met(f.hwm < goalRSS))
-	fmt.Fprintf(w, "\nload (wrk -t%d, median of %d runs of %v per server; req/s range in brackets):\n", cfg.threads, cfg.rounds, cfg.duration)
-	fmt.Fprintf(w, "%6s  %-10s %8s %17s %9s %9s   %s\n", "conns", "server", "req/s", "(min-max)", "p50", "p99", "")
+	fmt.Fprintf(w, "\nload (wrk -t%d, median of %d runs of %v per server; req/s range in brackets;\n%s):\n",
+		cfg.threads, cfg.rounds, cfg.duration, f.pinning)
+	fmt.Fprintf(w, "%6s  %-10s %8s %17s %9s %9s %9s   %s\n", "conns", "server", "req/s", "(min-max)", "p50", "p99", "cpu/req", "")
 	for _, set := range f.loads {
 		minimal, _, _ := set.median(srvMinimal)
 		for i := 0; i < nServers; i++ {
@@ -58,8 +61,8 @@ func report(w io.Writer, cfg config, f figures) {
 					note += fmt.Sprintf("; p99 goal < 2 ms: %s", met(l.p99 < goalP99))
 				}
 			}
-			fmt.Fprintf(w, "%6d  %-10s %8.0f %17s %9s %9s   %s\n", set.conns, serverName(i), l.rps,
-				fmt.Sprintf("(%.0f-%.0f)", lo, hi), ms(l.p50), ms(l.p99), note)
+			fmt.Fprintf(w, "%6d  %-10s %8.0f %17s %9s %9s %9s   %s\n", set.conns, serverName(i), l.rps,
+				fmt.Sprintf("(%.0f-%.0f)", lo, hi), ms(l.p50), ms(l.p99), us(l.cpu), note)
 		}
 	}
 }

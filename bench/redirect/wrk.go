@@ -44,16 +44,18 @@ type load struct {
 	rps      float64
 	p50, p99 time.Duration
 	requests int64
-	errors   string // non-empty if wrk saw errors or non-3xx answers
+	cpu      time.Duration // the server's CPU time (user and system) per request
+	errors   string        // non-empty if wrk saw errors or non-3xx answers
 }
 
-// runWrk loads addr for d with conns connections.
-func runWrk(ctx context.Context, addr, script string, threads, conns int, d time.Duration) (load, error) {
+// runWrk loads addr for d with conns connections, on cpus ("" for any).
+func runWrk(ctx context.Context, cpus, addr, script string, threads, conns int, d time.Duration) (load, error) {
 	ctx, cancel := context.WithTimeout(ctx, d+time.Minute)
 	defer cancel()
 	args := []string{"-t", strconv.Itoa(min(threads, conns)), "-c", strconv.Itoa(conns), "-d", d.String(),
 		"--latency", "--timeout", "5s", "-s", script, "http://" + addr + "/"}
-	out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
+	name, all := pinned(cpus, "wrk", args)
+	out, err := exec.CommandContext(ctx, name, all...).CombinedOutput()
 	if err != nil {
 		return load{}, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
