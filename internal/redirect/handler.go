@@ -62,7 +62,7 @@ func (h *handler) index(m *availability.Map) *index {
 	if ix := h.ix.Load(); ix != nil && ix.m == m {
 		return ix
 	}
-	ix := newIndex(m, h.opts.AllowInsecure)
+	ix := newIndex(m, h.opts.AllowInsecure, true)
 	h.ix.Store(ix)
 	return ix
 }
@@ -149,59 +149,75 @@ func (h *handler) getBuf() *[]cand {
 }
 
 // setRedirect sets the headers of a redirect to cs[0] with the rest of cs
-// as alternatives. Every value is a slice of one string built at once, and
-// the header values share one backing array: a redirect costs few
-// allocations however many alternatives it lists.
+// as alternatives. The values are cut from one string built at once and
+// share one backing slice: a redirect costs two allocations however many
+// alternatives it lists.
 func setRedirect(hdr http.Header, mirrors []availability.Mirror, cs []cand, obj *availability.Object) {
 	escaped := escapePath(obj.Path)
 	size := 200 + len(escaped)
 	for _, c := range cs {
 		size += len(mirrors[c.mirror].Access[c.access].URL) + len(escaped) + 40
 	}
-	b := make([]byte, 0, size)
-	ends := make([]int, 0, len(cs)+3)
+	var b strings.Builder
+	b.Grow(size)
+	var endsBuf [8]int // where each value ends; enough for the default candidates
+	ends := endsBuf[:0]
 	for i, c := range cs {
 		if i > 0 {
-			b = append(b, '<')
+			b.WriteByte('<')
 		}
-		b = append(b, mirrors[c.mirror].Access[c.access].URL...)
-		b = append(b, escaped...)
+		b.WriteString(mirrors[c.mirror].Access[c.access].URL)
+		b.WriteString(escaped)
 		if i > 0 {
-			b = appendLinkParams(b, i, mirrors[c.mirror].Country)
+			writeLinkParams(&b, i, mirrors[c.mirror].Country)
 		}
-		ends = append(ends, len(b))
+		ends = append(ends, b.Len())
 	}
-	b = append(b, "</"...)
-	b = append(b, escaped...)
-	b = append(b, `.meta4>; rel=describedby; type="application/metalink4+xml"`...)
-	ends = append(ends, len(b))
-	b = appendReprDigest(b, obj)
-	ends = append(ends, len(b))
-	b = appendDigest(b, obj)
-	ends = append(ends, len(b))
-	all := string(b)
+	b.WriteString("</")
+	b.WriteString(escaped)
+	b.WriteString(`.meta4>; rel=describedby; type="application/metalink4+xml"`)
+	ends = append(ends, b.Len())
+	var digest [64]byte
+	b.Write(appendReprDigest(digest[:0], obj))
+	ends = append(ends, b.Len())
+	b.Write(appendDigest(digest[:0], obj))
+	ends = append(ends, b.Len())
+	setValues(hdr, len(cs), cutValues(b.String(), ends))
+}
+
+// cutValues returns the values that end at ends in all, and two more
+// places.
+func cutValues(all string, ends []int) []string {
 	vals := make([]string, len(ends)+2)
 	start := 0
 	for i, end := range ends {
 		vals[i], start = all[start:end], end
 	}
-	n := len(cs) + 1 // Location and the Links
+	return vals
+}
+
+// setValues sets a redirect's headers from vals: the Location, n-1
+// alternatives and the describedby Link, the two digests, then the two
+// free places for Cache-Control and Content-Length.
+func setValues(hdr http.Header, n int, vals []string) {
 	hdr["Location"] = vals[0:1:1]
+	n++ // the describedby Link
 	hdr["Link"] = vals[1:n:n]
 	hdr["Repr-Digest"], hdr["Digest"] = vals[n:n+1:n+1], vals[n+1:n+2:n+2]
 	vals[n+2], vals[n+3] = "private, no-store", "0"
 	hdr["Cache-Control"], hdr["Content-Length"] = vals[n+2:n+3:n+3], vals[n+3:n+4:n+4]
 }
 
-// appendLinkParams appends the parameters of an RFC 6249 alternative.
-func appendLinkParams(b []byte, pri int, country string) []byte {
-	b = append(b, ">; rel=duplicate; pri="...)
-	b = strconv.AppendInt(b, int64(pri), 10)
+// writeLinkParams writes the parameters of an RFC 6249 alternative.
+func writeLinkParams(b *strings.Builder, pri int, country string) {
+	b.WriteString(">; rel=duplicate; pri=")
+	var num [20]byte
+	b.Write(strconv.AppendInt(num[:0], int64(pri), 10))
 	if len(country) == 2 {
-		b = append(b, "; geo="...)
-		b = append(b, country[0]|0x20, country[1]|0x20) // ASCII letters to lower case
+		b.WriteString("; geo=")
+		b.WriteByte(country[0] | 0x20) // ASCII letters to lower case
+		b.WriteByte(country[1] | 0x20)
 	}
-	return b
 }
 
 // appendReprDigest appends the object's SHA-256 as an RFC 9530

@@ -10,12 +10,14 @@ import (
 // once per map rather than per request: for each request scheme, the
 // mirrors that can take a request at all (enabled, checked, trusted), each
 // with its reachable access points of a scheme no weaker than the
-// request's, preferred first. Only whether an access point holds the object
-// is left to check per request.
+// request's, preferred first; and, for the redirector, a cache of the
+// order to try them in for each place clients come from (plan). Only
+// whether an access point holds the object is left to check per request.
 type index struct {
 	m        *availability.Map
 	insecure bool
 	schemes  [2][]entry // by request scheme: 0 http, 1 https
+	plans    *planCache // nil: plans are made per request
 }
 
 // An entry is one mirror that may take requests of a scheme.
@@ -40,9 +42,13 @@ func schemeIndex(scheme string) int {
 }
 
 // newIndex indexes m for a policy that allows (or not) http mirrors for
-// https requests.
-func newIndex(m *availability.Map, allowInsecure bool) *index {
+// https requests, with a plan cache if cached (for an index that serves
+// many requests).
+func newIndex(m *availability.Map, allowInsecure, cached bool) *index {
 	ix := &index{m: m, insecure: allowInsecure}
+	if cached {
+		ix.plans = newPlanCache()
+	}
 	mirrors := m.Mirrors()
 	for i := range mirrors {
 		mi := &mirrors[i]
@@ -77,22 +83,15 @@ func preference(scheme string) []config.AccessKind {
 	return []config.AccessKind{config.AccessHTTP, config.AccessHTTPS}
 }
 
-// candidates appends the candidates for obj to dst, each over its
-// preferred access point that holds obj, and counts them by tier.
-func (ix *index) candidates(obj availability.Object, client geo.Location, scheme string, dst []cand, counts *[TierAny + 1]int) []cand {
-	ents := ix.schemes[schemeIndex(scheme)]
-	for i := range ents {
-		e := &ents[i]
-		for j := int32(0); j < e.n; j++ {
-			if obj.Holds(int(e.slot[j])) {
-				t := e.tier(client)
-				counts[t]++
-				dst = append(dst, cand{mirror: e.mirror, access: e.access[j], entry: int32(i), tier: t, weight: e.weight})
-				break
-			}
+// holding returns the index in e.access of the preferred access point
+// that holds obj, or -1.
+func (e *entry) holding(obj availability.Object) int {
+	for j := int32(0); j < e.n; j++ {
+		if obj.Holds(int(e.slot[j])) {
+			return int(j)
 		}
 	}
-	return dst
+	return -1
 }
 
 // tier returns how near the mirror is to client.

@@ -1,7 +1,6 @@
 package redirect
 
 import (
-	"math"
 	"math/rand/v2"
 
 	"github.com/pando-mirror/pando/internal/availability"
@@ -107,7 +106,7 @@ type SelectOptions struct {
 // the first is each candidate with probability weight/(sum of weights).
 func Select(m *availability.Map, obj availability.Object, client geo.Location, scheme string, opts SelectOptions) ([]Candidate, []Exclusion) {
 	mirrors := m.Mirrors()
-	ranked := rank(newIndex(m, opts.AllowInsecure), obj, client, scheme, opts, len(mirrors), nil)
+	ranked := rank(newIndex(m, opts.AllowInsecure, false), obj, client, scheme, opts, len(mirrors), nil)
 	chosen := make([]Candidate, len(ranked))
 	isCandidate := make([]bool, len(mirrors))
 	for i, c := range ranked {
@@ -130,39 +129,60 @@ func Select(m *availability.Map, obj availability.Object, client geo.Location, s
 }
 
 // rank appends to dst the first k candidates for obj in preference order.
-// Only the tiers the first k candidates come from are ordered, and
-// distances are computed only if the distance tier is one of them.
+// It walks the plan for the client's place (entries by tier and distance)
+// and gathers the entries that hold obj, stopping at the end of the tier,
+// or distance band, that the k-th comes from; only those groups are put
+// in a weighted random order.
 func rank(ix *index, obj availability.Object, client geo.Location, scheme string, opts SelectOptions, k int, dst []cand) []cand {
-	var counts [TierAny + 1]int
-	cs := ix.candidates(obj, client, scheme, dst, &counts)
-	cs = keepTiers(cs[len(dst):], neededTiers(counts, k))
-	if len(cs) > 0 {
-		order(cs, &counts, ix.schemes[schemeIndex(scheme)], client, opts, k)
+	si := schemeIndex(scheme)
+	ents, p := ix.schemes[si], ix.plan(si, client)
+	width := opts.DistanceBand
+	if width <= 0 {
+		width = DefaultDistanceBand
 	}
-	return append(dst, cs[:min(k, len(cs))]...)
+	start, nearest := len(dst), -1.0
+	for _, pe := range p.order {
+		e := &ents[pe.entry]
+		a := e.holding(obj)
+		if a < 0 {
+			continue
+		}
+		c := cand{mirror: e.mirror, access: e.access[a], entry: pe.entry, tier: pe.tier, weight: e.weight, dist: pe.dist}
+		if c.tier == TierDistance {
+			if nearest < 0 {
+				nearest = c.dist
+			}
+			c.band = int32((c.dist - nearest) / width)
+		}
+		if n := len(dst) - start; n >= k && !sameGroup(dst[len(dst)-1], c) {
+			break
+		}
+		dst = append(dst, c)
+	}
+	cs := dst[start:]
+	shuffleGroups(cs, k, opts.Rand)
+	return dst[:start+min(k, len(cs))]
 }
 
-// neededTiers returns the last tier the first k candidates come from.
-func neededTiers(counts [TierAny + 1]int, k int) Tier {
-	for t := TierASN; t < TierAny; t++ {
-		if k <= counts[t] {
-			return t
-		}
-		k -= counts[t]
-	}
-	return TierAny
-}
+// sameGroup reports whether a and b share a tier and, in TierDistance, a
+// distance band: the group a weighted draw picks among.
+func sameGroup(a, b cand) bool { return a.tier == b.tier && a.band == b.band }
 
-// keepTiers drops the candidates of tiers after last, in place.
-func keepTiers(cs []cand, last Tier) []cand {
-	n := 0
-	for _, c := range cs {
-		if c.tier <= last {
-			cs[n] = c
-			n++
+// shuffleGroups puts the first k places of cs in order. cs is sorted by
+// tier and band; within each group each place goes to one of the
+// candidates left with probability proportional to its weight (successive
+// weighted sampling without replacement). The first candidate is thus each
+// one of the best group with probability weight / (sum of the group's
+// weights).
+func shuffleGroups(cs []cand, k int, src rand.Source) {
+	for start := 0; start < len(cs) && start < k; {
+		end := start + 1
+		for end < len(cs) && sameGroup(cs[end], cs[start]) {
+			end++
 		}
+		shuffle(cs[start:end], min(k-start, end-start), src)
+		start = end
 	}
-	return cs[:n]
 }
 
 // eligible returns the index of the access point of mi to send the request
@@ -238,86 +258,6 @@ func preferred(k, old config.AccessKind, scheme string) bool {
 		return false
 	}
 	return string(k) == scheme || k == config.AccessHTTPS
-}
-
-// order puts the first k candidates in order: by tier, then distance band
-// (in TierDistance), then in a weighted random order within each tier and
-// band: each place goes to one of the candidates left with probability
-// proportional to its weight (successive weighted sampling without
-// replacement). The first candidate is thus each one of the best group with
-// probability weight / (sum of the group's weights). Only the groups the
-// first k come from are ordered.
-func order(cs []cand, counts *[TierAny + 1]int, ents []entry, client geo.Location, opts SelectOptions, k int) {
-	groupByTier(cs, counts)
-	done := 0
-	for start := 0; start < len(cs) && done < k; {
-		end := start + 1
-		for end < len(cs) && cs[end].tier == cs[start].tier {
-			end++
-		}
-		g, picks := cs[start:end], min(k-done, end-start)
-		if g[0].tier == TierDistance {
-			byDistance(g, picks, ents, client, opts)
-		} else {
-			shuffle(g, picks, opts.Rand)
-		}
-		done += len(g)
-		start = end
-	}
-}
-
-// byDistance fills the first picks places of g, candidates of TierDistance,
-// band by band: band b holds the candidates from b to b+1 band widths
-// further from the client than the nearest one.
-func byDistance(g []cand, picks int, ents []entry, client geo.Location, opts SelectOptions) {
-	width := opts.DistanceBand
-	if width <= 0 {
-		width = DefaultDistanceBand
-	}
-	p := geo.NewPoint(client.Lat, client.Lon)
-	nearest := math.Inf(1)
-	for i := range g {
-		g[i].dist = p.DistanceKm(ents[g[i].entry].point)
-		nearest = min(nearest, g[i].dist)
-	}
-	for i := range g {
-		g[i].band = int32((g[i].dist - nearest) / width)
-	}
-	for done := 0; done < picks; {
-		band := g[done].band
-		for _, c := range g[done:] {
-			band = min(band, c.band)
-		}
-		n := done // gather the nearest band left after the places done
-		for i := done; i < len(g); i++ {
-			if g[i].band == band {
-				g[n], g[i] = g[i], g[n]
-				n++
-			}
-		}
-		shuffle(g[done:n], min(picks-done, n-done), opts.Rand)
-		done = n
-	}
-}
-
-// groupByTier reorders cs so that tiers come in order; counts has the
-// number of candidates of each tier (more for tiers cs no longer holds).
-func groupByTier(cs []cand, counts *[TierAny + 1]int) {
-	n := 0
-	for t := TierASN; t <= TierAny && n < len(cs); t++ {
-		if counts[t] == 0 {
-			continue
-		}
-		if counts[t] >= len(cs)-n {
-			return // the rest are all of tier t or later, in order
-		}
-		for i := n; i < len(cs); i++ {
-			if cs[i].tier == t {
-				cs[n], cs[i] = cs[i], cs[n]
-				n++
-			}
-		}
-	}
 }
 
 // shuffle fills the first picks places of g by successive weighted draws.

@@ -1,0 +1,91 @@
+package redirect
+
+import (
+	"cmp"
+	"hash/maphash"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+
+	"github.com/pando-mirror/pando/internal/geo"
+)
+
+// A plan is the order in which ranking tries the entries of one request
+// scheme for clients at one place: by tier, and within TierDistance by
+// distance, nearest first. What varies per request, whether each entry
+// holds the object and the random draws, is left to rank.
+type plan struct {
+	loc   geo.Location
+	order []planned
+}
+
+// A planned entry is an entry with its tier and distance from the client.
+type planned struct {
+	entry int32 // index in the index's entries for the scheme
+	tier  Tier
+	dist  float64 // km; valid in TierDistance
+}
+
+// newPlan orders ents for a client at loc.
+func newPlan(ents []entry, loc geo.Location) *plan {
+	p := &plan{loc: loc, order: make([]planned, len(ents))}
+	var pt geo.Point
+	if loc.HasCoords {
+		pt = geo.NewPoint(loc.Lat, loc.Lon)
+	}
+	for i := range ents {
+		t := ents[i].tier(loc)
+		p.order[i] = planned{entry: int32(i), tier: t}
+		if t == TierDistance {
+			p.order[i].dist = pt.DistanceKm(ents[i].point)
+		}
+	}
+	slices.SortStableFunc(p.order, func(a, b planned) int {
+		return cmp.Or(cmp.Compare(a.tier, b.tier), cmp.Compare(a.dist, b.dist))
+	})
+	return p
+}
+
+// planSets is the number of sets of planWays plans a planCache keeps per
+// scheme.
+const (
+	planSets = 512
+	planWays = 2
+)
+
+// A planCache keeps the plans of the places clients came from, so that a
+// request from a place seen before costs no tier or distance computation.
+// It is set-associative and lock-free: a place hashes to a set, and a new
+// plan takes an empty way of its set or else a random one, so that two
+// places of one set do not keep pushing each other out.
+type planCache struct {
+	seed maphash.Seed
+	sets [2][planSets][planWays]atomic.Pointer[plan] // by scheme index
+}
+
+func newPlanCache() *planCache { return &planCache{seed: maphash.MakeSeed()} }
+
+// plan returns the plan of the entries for scheme index si at loc, from
+// the index's cache if it has one.
+func (ix *index) plan(si int, loc geo.Location) *plan {
+	c := ix.plans
+	if c == nil {
+		return newPlan(ix.schemes[si], loc)
+	}
+	set := &c.sets[si][maphash.Comparable(c.seed, loc)%planSets]
+	way := -1
+	for i := range set {
+		switch p := set[i].Load(); {
+		case p == nil:
+			way = i
+		case p.loc == loc:
+			return p
+		}
+	}
+	if way < 0 {
+		way = rand.IntN(planWays)
+	}
+	p := newPlan(ix.schemes[si], loc)
+	set[way].Store(p)
+	return p
+}
