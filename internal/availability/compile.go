@@ -129,9 +129,7 @@ func (m *Map) addFiles(state *journal.State) []string {
 			continue
 		}
 		paths[n] = p
-		m.sizes = append(m.sizes, e.Size)
-		m.recs = append(m.recs, e.Index)
-		m.sums = append(m.sums, e.SHA256)
+		m.files = append(m.files, file{size: e.Size, record: e.Index, sha256: e.SHA256})
 		n++
 	}
 	m.paths = slices.Clip(paths[:n])
@@ -140,7 +138,7 @@ func (m *Map) addFiles(state *journal.State) []string {
 	hexes := make([]string, n)
 	parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			hexes[i] = hex.EncodeToString(m.sums[i][:])
+			hexes[i] = hex.EncodeToString(m.files[i].sha256[:])
 		}
 	})
 	return hexes
@@ -205,7 +203,7 @@ func (m *Map) mirrorHoldings(mi *Mirror, res *store.MirrorResult, states []store
 			}
 		}
 		next = j + 1
-		if st.Record == m.recs[j] && st.Size == m.sizes[j] && st.SHA256 == hexes[j] {
+		if f := &m.files[j]; st.Record == f.record && st.Size == f.size && st.SHA256 == hexes[j] {
 			cols[s][j>>6] |= 1 << (j & 63)
 		}
 	}

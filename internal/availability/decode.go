@@ -197,7 +197,7 @@ func (m *Map) decodeObjects(r *reader) error {
 	if r.err != nil {
 		return r.err
 	}
-	m.sizes, m.recs, m.sums = make([]int64, n), make([]int64, n), make([][32]byte, n)
+	m.files = make([]file, n)
 	m.holders = make([]uint64, n*m.words)
 	buf := make([]byte, 0, len(r.b)-r.off)
 	ends := make([]int, n)
@@ -235,12 +235,13 @@ func (m *Map) decodeObject(r *reader, i int, buf []byte, start, nbytes int) ([]b
 	}
 	buf = append(buf, buf[start:start+shared]...)
 	buf = append(buf, suffix...)
-	m.sizes[i] = int64(r.uvarint("size", math.MaxInt64))
-	m.recs[i] = int64(r.uvarint("record", math.MaxInt64))
-	if r.err == nil && m.recs[i] >= m.records {
-		return nil, fmt.Errorf("record %d: not below the map's %d records", m.recs[i], m.records)
+	f := &m.files[i]
+	f.size = int64(r.uvarint("size", math.MaxInt64))
+	f.record = int64(r.uvarint("record", math.MaxInt64))
+	if r.err == nil && f.record >= m.records {
+		return nil, fmt.Errorf("record %d: not below the map's %d records", f.record, m.records)
 	}
-	copy(m.sums[i][:], r.bytes("sha256", 32))
+	copy(f.sha256[:], r.bytes("sha256", 32))
 	holders := r.bytes("holders", nbytes)
 	if r.err != nil {
 		return nil, r.err

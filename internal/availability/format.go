@@ -124,9 +124,9 @@ func encodeBody(m *Map) ([]byte, error) {
 		shared := commonPrefix(prev, p)
 		b = binary.AppendUvarint(b, uint64(shared))
 		b = appendString(b, p[shared:])
-		b = binary.AppendUvarint(b, uint64(m.sizes[i]))
-		b = binary.AppendUvarint(b, uint64(m.recs[i]))
-		b = append(b, m.sums[i][:]...)
+		b = binary.AppendUvarint(b, uint64(m.files[i].size))
+		b = binary.AppendUvarint(b, uint64(m.files[i].record))
+		b = append(b, m.files[i].sha256[:]...)
 		for k := 0; k < nbytes; k++ {
 			b = append(b, byte(m.holders[i*m.words+k/8]>>(8*(k%8))))
 		}

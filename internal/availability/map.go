@@ -91,10 +91,16 @@ type Map struct {
 
 	paths   []string // sorted, unique
 	index   pathIndex
-	sizes   []int64
-	recs    []int64
-	sums    [][32]byte
+	files   []file   // by object, in path order
 	holders []uint64 // len(paths)*words
+}
+
+// A file is what a map knows of one object besides its path and holders,
+// kept together so that a lookup touches one place for them.
+type file struct {
+	size   int64
+	record int64
+	sha256 [32]byte
 }
 
 // Origin returns the name of the origin (its signing key's name).
@@ -154,7 +160,7 @@ func (m *Map) Lookup(path string) (Object, bool) {
 // object returns the i-th object in path order.
 func (m *Map) object(i int) Object {
 	return Object{
-		Path: m.paths[i], Size: m.sizes[i], Record: m.recs[i], SHA256: m.sums[i],
+		Path: m.paths[i], Size: m.files[i].size, Record: m.files[i].record, SHA256: m.files[i].sha256,
 		holders: m.holders[i*m.words : (i+1)*m.words : (i+1)*m.words],
 	}
 }
