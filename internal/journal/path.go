@@ -22,11 +22,10 @@ func CheckPath(p string) error {
 	if strings.HasPrefix(p, "/") {
 		return fmt.Errorf("path %q: absolute", p)
 	}
-	segs := strings.Split(p, "/")
-	if len(segs) > MaxDepth {
+	if strings.Count(p, "/") >= MaxDepth {
 		return fmt.Errorf("path %q: more than %d segments", p, MaxDepth)
 	}
-	for _, s := range segs {
+	for s := range strings.SplitSeq(p, "/") {
 		switch {
 		case s == "":
 			return fmt.Errorf("path %q: empty segment", p)
@@ -36,7 +35,7 @@ func CheckPath(p string) error {
 			return fmt.Errorf("path %q: segment longer than %d bytes", p, MaxSegmentLen)
 		}
 	}
-	if strings.EqualFold(segs[0], MetaDir) { // also on case-insensitive file systems
+	if first, _, _ := strings.Cut(p, "/"); strings.EqualFold(first, MetaDir) { // also on case-insensitive file systems
 		return fmt.Errorf("path %q: inside the reserved %s directory", p, MetaDir)
 	}
 	return nil

@@ -3,6 +3,8 @@ package journal
 import (
 	"bytes"
 	"fmt"
+	"iter"
+	"maps"
 	"sort"
 	"strings"
 )
@@ -49,16 +51,40 @@ func (s *State) Paths() []string {
 	return ps
 }
 
+// Entries returns the live entries in no particular order, for callers that
+// visit them all and need no order (Paths gives one).
+func (s *State) Entries() iter.Seq[*Entry] { return maps.Values(s.entries) }
+
 // Clone returns an independent copy of s.
 func (s *State) Clone() *State {
-	c := &State{N: s.N, entries: make(map[string]*Entry, len(s.entries)), dirs: make(map[string]int, len(s.dirs))}
-	for p, e := range s.entries {
-		c.entries[p] = e
+	return &State{N: s.N, entries: maps.Clone(s.entries), dirs: maps.Clone(s.dirs)}
+}
+
+// Rebuild returns the state of a journal of n records whose live entries are
+// entries, in any order, as a replay would have left them. It refuses an
+// entry that no replay could leave: a removal, an index not below n, a path
+// that is not valid, live twice, below another live path or above one.
+func Rebuild(n int64, entries []Entry) (*State, error) {
+	if n < 0 || n > MaxRecords || int64(len(entries)) > n {
+		return nil, fmt.Errorf("%d live entries in %d records", len(entries), n)
 	}
-	for d, n := range s.dirs {
-		c.dirs[d] = n
+	s := &State{N: n, entries: make(map[string]*Entry, len(entries)), dirs: make(map[string]int, len(entries)/4)}
+	for i := range entries {
+		e := &entries[i]
+		if e.Kind != File && e.Kind != Symlink || e.Index < 0 || e.Index >= n {
+			return nil, fmt.Errorf("entry %q: kind %v at index %d of %d records", e.Path, e.Kind, e.Index, n)
+		}
+		if _, dup := s.entries[e.Path]; dup {
+			return nil, fmt.Errorf("entry %q: live twice", e.Path)
+		}
+		if err := CheckPath(e.Path); err != nil {
+			return nil, err
+		}
+		if err := s.put(e); err != nil {
+			return nil, err
+		}
 	}
-	return c
+	return s, nil
 }
 
 // Apply replays record r as the next record of the journal. It refuses a
@@ -82,23 +108,33 @@ func (s *State) Apply(r Record) error {
 		s.N++
 		return nil
 	}
-	if s.dirs[r.Path] > 0 {
-		return fmt.Errorf("%s %q: path is a directory of other live paths", r.Kind, r.Path)
+	if err := s.put(&Entry{Record: r, Index: s.N}); err != nil {
+		return err
+	}
+	s.N++
+	return nil
+}
+
+// put makes e the live entry at its path, refusing a path that is a
+// directory of live paths or lies below a live path.
+func (s *State) put(e *Entry) error {
+	p := e.Path
+	if s.dirs[p] > 0 {
+		return fmt.Errorf("%s %q: path is a directory of other live paths", e.Kind, p)
 	}
 	var conflict string
-	s.forDirs(r.Path, func(d string) {
+	s.forDirs(p, func(d string) {
 		if _, ok := s.entries[d]; ok && conflict == "" {
 			conflict = d
 		}
 	})
 	if conflict != "" {
-		return fmt.Errorf("%s %q: parent %q is a live %s", r.Kind, r.Path, conflict, s.entries[conflict].Kind)
+		return fmt.Errorf("%s %q: parent %q is a live %s", e.Kind, p, conflict, s.entries[conflict].Kind)
 	}
-	if _, ok := s.entries[r.Path]; !ok {
-		s.forDirs(r.Path, func(d string) { s.dirs[d]++ })
+	if _, ok := s.entries[p]; !ok {
+		s.forDirs(p, func(d string) { s.dirs[d]++ })
 	}
-	s.entries[r.Path] = &Entry{Record: r, Index: s.N}
-	s.N++
+	s.entries[p] = e
 	return nil
 }
 

@@ -270,3 +270,43 @@ func TestApplyLines(t *testing.T) {
 		t.Fatalf("ApplyLines on a state of 2 records: %v", err)
 	}
 }
+
+func TestRebuild(t *testing.T) {
+	s := replay(t, fileRec("a/b", 1), linkRec("a/l", "b"), fileRec("c", 2), removeRec("c"), fileRec("d/e/f", 3))
+	var entries []Entry
+	for e := range s.Entries() {
+		entries = append(entries, *e)
+	}
+	got, err := Rebuild(s.N, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.N != s.N || !slices.Equal(got.Paths(), s.Paths()) {
+		t.Fatalf("rebuilt %d records %v, want %d %v", got.N, got.Paths(), s.N, s.Paths())
+	}
+	for _, d := range []string{"a", "d", "d/e"} {
+		if !got.IsDir(d) {
+			t.Errorf("%s is not a directory of the rebuilt state", d)
+		}
+	}
+	if err := got.Apply(removeRec("d/e/f")); err != nil || got.IsDir("d") {
+		t.Errorf("rebuilt state does not replay on: %v, d still a directory: %v", err, got.IsDir("d"))
+	}
+
+	e := func(p string, index int64) Entry { return Entry{Record: fileRec(p, 1), Index: index} }
+	refused := map[string][]Entry{
+		"live twice":        {e("a", 0), e("a", 1)},
+		"below a file":      {e("a", 0), e("a/b", 1)},
+		"above a file":      {e("a/b", 0), e("a", 1)},
+		"index too large":   {e("a", 5)},
+		"negative index":    {e("a", -1)},
+		"removal":           {{Record: removeRec("a"), Index: 0}},
+		"bad path":          {e("a/../b", 0)},
+		"more than records": {e("a", 0), e("b", 1), e("c", 2), e("d", 3), e("e", 4), e("f", 4)},
+	}
+	for name, entries := range refused {
+		if _, err := Rebuild(5, entries); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
