@@ -30,7 +30,22 @@ func Write(name string, perm os.FileMode, fill func(io.Writer) error) error {
 	return write(name, perm, true, fill)
 }
 
-func write(name string, perm os.FileMode, syncDir bool, fill func(io.Writer) error) (err error) {
+// WriteFileUnsynced is WriteFile without any fsync: readers see the old file
+// or the new one, never a mix, but after a crash the file may hold either, or
+// (on a file system that does not order data before renames) be empty or
+// damaged. It is only for caches that are checked whenever they are read.
+func WriteFileUnsynced(name string, data []byte, perm os.FileMode) error {
+	return writeTemp(name, perm, false, false, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+func write(name string, perm os.FileMode, syncDir bool, fill func(io.Writer) error) error {
+	return writeTemp(name, perm, true, syncDir, fill)
+}
+
+func writeTemp(name string, perm os.FileMode, syncFile, syncDir bool, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -51,8 +66,10 @@ func write(name string, perm os.FileMode, syncDir bool, fill func(io.Writer) err
 	if err := f.Chmod(perm); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if syncFile {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err

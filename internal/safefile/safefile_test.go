@@ -159,3 +159,30 @@ func TestSyncDir(t *testing.T) {
 		t.Fatalf("SyncDir of a missing directory: %v", err)
 	}
 }
+
+// TestWriteFileUnsyncedReplaces: without the syncs, a replacement is still
+// whole for readers and leaves no temporary file.
+func TestWriteFileUnsyncedReplaces(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "sub", "cache")
+	if err := WriteFileUnsynced(name, []byte("old contents"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if err := WriteFileUnsynced(name, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(name); string(got) != "new" {
+		t.Fatalf("file holds %q, want %q", got, "new")
+	}
+	if old, _ := io.ReadAll(reader); string(old) != "old contents" {
+		t.Fatalf("the old file's reader got %q, want the old contents whole", old)
+	}
+	if names := dirNames(t, filepath.Dir(name)); !slices.Equal(names, []string{"cache"}) {
+		t.Fatalf("directory holds %q, want only the file", names)
+	}
+}
