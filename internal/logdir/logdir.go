@@ -8,6 +8,8 @@
 // one from disk and refuses a journal that does not reproduce the signed
 // root; Extend appends records; Commit writes a longer log to disk so that a
 // crash at any point leaves the old checkpoint, and so the old log, intact.
+// After a commit the replayed log is cached in a local snapshot, so that the
+// next Load replays only the records after it (LoadFull never uses it).
 package logdir
 
 import (
@@ -49,6 +51,10 @@ type Log struct {
 	Journal    []byte         // exactly Checkpoint.N record lines
 	State      *journal.State // the live tree the journal describes
 	Hashes     []tlog.Hash    // tlog stored hashes for the N records
+
+	// snapshot is the record count of the snapshot Load started from (0:
+	// none), so that Commit need not rewrite an unchanged one.
+	snapshot int64
 }
 
 // Empty returns the log of a tree with no records for origin.
@@ -135,7 +141,22 @@ func ReadCheckpoint(root string, v note.Verifier) (checkpoint.Checkpoint, []byte
 // Load reads the signed log of the tree at root, verifies the checkpoint with
 // v and checks that the journal reproduces its root. Journal bytes beyond the
 // checkpoint's records (left by an interrupted commit) are ignored.
+//
+// Load replays only the records after those of the tree's snapshot (see
+// SnapshotPath) when there is one that matches the journal; a snapshot that
+// is missing, stale, damaged or does not lead to the signed root is ignored,
+// and the whole journal is replayed. Either way the result is the same.
 func Load(root string, v note.Verifier) (*Log, error) {
+	return load(root, v, true)
+}
+
+// LoadFull is Load without the snapshot: it always replays the whole
+// journal, for a check that must not rely on any local cache.
+func LoadFull(root string, v note.Verifier) (*Log, error) {
+	return load(root, v, false)
+}
+
+func load(root string, v note.Verifier, useSnapshot bool) (*Log, error) {
 	c, signed, err := ReadCheckpoint(root, v)
 	if err != nil {
 		return nil, err
@@ -145,24 +166,46 @@ func Load(root string, v note.Verifier) (*Log, error) {
 	if err != nil && !(errors.Is(err, fs.ErrNotExist) && c.N == 0) {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	lines, err := journal.Lines(data, 0, c.N)
+	if useSnapshot {
+		if base := fromSnapshot(root, c.Origin, data, c.N); base != nil {
+			if l, err := extendTo(base, data, c); err == nil {
+				l.Checkpoint, l.Signed = c, signed
+				return l, nil
+			}
+		}
+	}
+	l, err := extendTo(Empty(c.Origin), data, c)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	l, _, err := Empty(c.Origin).Extend(lines)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if l.Checkpoint.Hash != c.Hash {
-		return nil, fmt.Errorf("%s: %d records do not reproduce the checkpoint's root", name, c.N)
 	}
 	l.Checkpoint, l.Signed = c, signed
 	return l, nil
 }
 
+// extendTo extends base by the records of data after its own, up to c's
+// count, and checks that the result reproduces c's root.
+func extendTo(base *Log, data []byte, c checkpoint.Checkpoint) (*Log, error) {
+	l := base
+	if c.N > base.N() {
+		lines, err := journal.Lines(data[len(base.Journal):], base.N(), c.N-base.N())
+		if err != nil {
+			return nil, err
+		}
+		if l, _, err = base.Extend(lines); err != nil {
+			return nil, err
+		}
+		l.snapshot = base.snapshot
+	}
+	if l.Checkpoint.Hash != c.Hash {
+		return nil, fmt.Errorf("%d records do not reproduce the checkpoint's root", c.N)
+	}
+	return l, nil
+}
+
 // Commit writes next, an extension of old signed as signed, to the tree at
 // root: it appends the new journal records, writes the tiles they complete
-// and finally replaces the checkpoint. Until that last rename the tree's
+// and finally replaces the checkpoint, after which it saves next's snapshot
+// for the next Load (unless old's snapshot already covers it). Until that last rename the tree's
 // served state is old's; a crash before it leaves journal bytes and tiles
 // that old's checkpoint does not cover, which Load ignores and the next
 // Commit overwrites.
@@ -192,7 +235,16 @@ func Commit(root string, old, next *Log, signed []byte) error {
 		}
 	}
 	name := filepath.Join(root, filepath.FromSlash(CheckpointPath))
-	return safefile.WriteFile(name, signed, 0o644)
+	if err := safefile.WriteFile(name, signed, 0o644); err != nil {
+		return err
+	}
+	if next.N() > 0 && next.N() != old.snapshot {
+		// A cache: if it cannot be saved, the next Load replays more.
+		if saveSnapshot(root, next) == nil {
+			next.snapshot = next.N()
+		}
+	}
+	return nil
 }
 
 // appendJournal makes the journal file hold exactly next.Journal, writing only
@@ -225,10 +277,14 @@ func readLimited(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	var buf bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= limit {
+		buf.Grow(int(fi.Size()) + bytes.MinRead) // one read, not a growing buffer
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, err
 	}
+	data := buf.Bytes()
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
 	}

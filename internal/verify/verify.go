@@ -57,7 +57,7 @@ func (r *Report) OK() bool { return len(r.Problems) == 0 }
 // Tree verifies the tree at root. It returns an error if the log itself
 // cannot be read or verified, and a report listing every problem otherwise.
 func Tree(ctx context.Context, root string, v note.Verifier, m *progress.Meter) (*Report, error) {
-	l, err := logdir.Load(root, v)
+	l, err := logdir.LoadFull(root, v) // the whole journal: no local cache is trusted here
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,189 @@
+package logdir
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"os"
+	"testing"
+)
+
+// sameState fails the test unless got and want hold the same entries.
+func sameState(t *testing.T, got, want *Log) {
+	t.Helper()
+	sameLog(t, got, want)
+	for _, p := range want.State.Paths() {
+		g, _ := got.State.Lookup(p)
+		w, _ := want.State.Lookup(p)
+		if *g != *w {
+			t.Fatalf("entry %s: %+v, want %+v", p, *g, *w)
+		}
+		if got.State.IsDir(p) != want.State.IsDir(p) {
+			t.Fatalf("%s: IsDir differs", p)
+		}
+	}
+	if got.State.IsDir("pool") != want.State.IsDir("pool") || got.State.IsDir("links") != want.State.IsDir("links") {
+		t.Fatal("directories differ")
+	}
+}
+
+// TestSnapshot: whatever the snapshot holds, Load gives what a full replay
+// gives, and uses the snapshot only when it is sound.
+func TestSnapshot(t *testing.T) {
+	s, v := newKey(t)
+	root := t.TempDir()
+	l1 := publish(t, root, s, 300)
+	good, err := os.ReadFile(native(root, SnapshotPath))
+	if err != nil {
+		t.Fatalf("Commit saved no snapshot: %v", err)
+	}
+	l2, signed := extend(t, l1, recordLines(t, 300, 340), s, 1700002000)
+	if err := Commit(root, l1, l2, signed); err != nil {
+		t.Fatal(err)
+	}
+	atL2, err := os.ReadFile(native(root, SnapshotPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := bytes.Clone(atL2)
+	flipped[len(flipped)/2] ^= 1
+	tests := []struct {
+		name     string
+		snapshot []byte // nil: none
+		from     int64  // the record count Load should start from
+	}{
+		{"current", atL2, 340},
+		{"stale", good, 300},
+		{"missing", nil, 0},
+		{"bit flipped", flipped, 0},
+		{"truncated", atL2[:len(atL2)-40], 0},
+		{"empty", []byte{}, 0},
+		{"header only", []byte(snapshotMagic), 0},
+		{"not a snapshot", []byte("pando snapshot v2\n" + string(atL2[18:])), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := native(root, SnapshotPath)
+			if tt.snapshot == nil {
+				os.Remove(name)
+			} else {
+				writeFile(t, name, tt.snapshot)
+			}
+			got, err := Load(root, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := LoadFull(root, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameState(t, got, want)
+			if got.snapshot != tt.from {
+				t.Errorf("Load started from a snapshot of %d records, want %d", got.snapshot, tt.from)
+			}
+		})
+	}
+}
+
+// TestSnapshotOfAnotherJournal: a snapshot whose journal is not the one on
+// disk (the journal was replaced, or the snapshot comes from another tree)
+// is not used, even when it is internally sound.
+func TestSnapshotOfAnotherJournal(t *testing.T) {
+	s, v := newKey(t)
+	root, other := t.TempDir(), t.TempDir()
+	publish(t, root, s, 50)
+	// Another log of the same size: records 1..50 instead of 0..49.
+	l, signed := extend(t, Empty(origin), recordLines(t, 1, 51), s, 1700001000)
+	if err := Commit(other, Empty(origin), l, signed); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := os.ReadFile(native(other, SnapshotPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, native(root, SnapshotPath), snap)
+	got, err := Load(root, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.snapshot != 0 {
+		t.Error("used the snapshot of another journal")
+	}
+	want, err := LoadFull(root, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameState(t, got, want)
+}
+
+// TestSnapshotNotRewritten: a commit that adds no records (a re-signed
+// checkpoint) keeps the snapshot it loaded from.
+func TestSnapshotNotRewritten(t *testing.T) {
+	s, v := newKey(t)
+	root := t.TempDir()
+	publish(t, root, s, 20)
+	name := native(root, SnapshotPath)
+	before, err := os.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Load(root, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, signed := extend(t, l, nil, s, 1700009000)
+	if err := Commit(root, l, next, signed); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("the snapshot was rewritten for a commit of no records")
+	}
+}
+
+func TestDecodeSnapshotRoundTrip(t *testing.T) {
+	s, _ := newKey(t)
+	l, _ := extend(t, Empty(origin), recordLines(t, 0, 100), s, 1700001000)
+	data := encodeSnapshot(l)
+	snap, err := decodeSnapshot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.n != 100 || snap.journalLen != int64(len(l.Journal)) || snap.root != l.Checkpoint.Hash || len(snap.entries) != l.State.Len() {
+		t.Fatalf("decoded %d records, %d journal bytes, %d entries", snap.n, snap.journalLen, len(snap.entries))
+	}
+	for _, e := range snap.entries {
+		if w, ok := l.State.Lookup(e.Path); !ok || *w != e {
+			t.Fatalf("entry %+v, want %+v", e, w)
+		}
+	}
+	if !bytes.Equal(encodeSnapshot(l), data) {
+		t.Error("two encodings of one log differ")
+	}
+}
+
+// FuzzDecodeSnapshot: no input makes the decoder panic or allocate beyond
+// its input. The fuzzer's bytes are the snapshot without its checksum, which
+// is appended, so that it exercises the parser behind the checksum.
+func FuzzDecodeSnapshot(f *testing.F) {
+	s, _ := newKey(f)
+	for _, n := range []int{1, 3, 20} {
+		l, _ := extend(f, Empty(origin), recordLines(f, 0, n), s, 1700001000)
+		data := encodeSnapshot(l)
+		f.Add(data[:len(data)-sha256.Size])
+	}
+	f.Add([]byte(snapshotMagic))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sum := sha256.Sum256(body)
+		data := append(bytes.Clone(body), sum[:]...)
+		snap, err := decodeSnapshot(data)
+		if err != nil {
+			return
+		}
+		if int64(len(snap.entries)) > snap.n || len(snap.hashes)*32 > len(data) {
+			t.Fatalf("accepted %d entries of %d records, %d hashes", len(snap.entries), snap.n, len(snap.hashes))
+		}
+	})
+}
