@@ -207,7 +207,7 @@ func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Check
 			suspect[f.Path] = true
 		}
 	}
-	p := makePlan(old.State, next.State, suspect)
+	p := makePlan(old.State, next.State, old.N(), suspect) // next extends old
 	p.remove = append(p.remove, leftovers(pending, old.State, next.State)...)
 	if err := stageAndInstall(ctx, opts, res, p, pending, src, old, next, upSigned); err != nil {
 		return *res, err
@@ -271,7 +271,7 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 	if err := logdir.WritePending(opts.Root, pendingOf(p, next.N()).Merge(pending)); err != nil {
 		return err
 	}
-	in := &installer{root: root, rootDir: opts.Root, staging: logdir.StagingDir, blobAt: blobInStaging}
+	in := &installer{root: root, rootDir: opts.Root, staging: logdir.StagingDir}
 	if err := in.install(p); err != nil {
 		return err
 	}

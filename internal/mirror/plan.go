@@ -27,26 +27,28 @@ type blob struct {
 func (b blob) hex() string { return hex.EncodeToString(b.sha[:]) }
 
 // makePlan compares the state the tree holds (have) with the one it must
-// reach (want). Paths in suspect may not hold what have says (an interrupted
-// run was replacing them) and are always installed again. Bytes that some
-// unsuspected local file already holds are copied from it, not fetched.
-func makePlan(have, want *journal.State, suspect map[string]bool) plan {
-	var p plan
-	local := make(map[[32]byte]string)
-	for _, path := range have.Paths() {
-		e, _ := have.Lookup(path)
-		if e.Kind == journal.File && !suspect[path] {
-			if _, dup := local[e.SHA256]; !dup {
-				local[e.SHA256] = path
-			}
-		}
-	}
-	index := make(map[[32]byte]int)
-	for _, path := range want.Paths() {
-		w, _ := want.Lookup(path)
-		if h, ok := have.Lookup(path); ok && !suspect[path] && sameContent(h.Record, w.Record) {
+// reach (want). When want's first since records are have's (want extends
+// have by the records from since on), the entries those records last set
+// are the same in both and are not compared again, so the work grows with
+// the change rather than with the tree; since 0 compares everything. Paths
+// in suspect may not hold what have says (an interrupted run was replacing
+// them) and are always installed again. Bytes that some unsuspected local
+// file already holds are copied from it, not fetched.
+func makePlan(have, want *journal.State, since int64, suspect map[string]bool) plan {
+	var changed []*journal.Entry
+	for w := range want.Entries() {
+		if w.Index < since && !suspect[w.Path] {
 			continue
 		}
+		if h, ok := have.Lookup(w.Path); ok && !suspect[w.Path] && sameContent(h.Record, w.Record) {
+			continue
+		}
+		changed = append(changed, w)
+	}
+	sort.Slice(changed, func(i, j int) bool { return changed[i].Path < changed[j].Path })
+	var p plan
+	index := make(map[[32]byte]int)
+	for _, w := range changed {
 		p.install = append(p.install, w.Record)
 		if w.Kind != journal.File {
 			continue
@@ -56,15 +58,33 @@ func makePlan(have, want *journal.State, suspect map[string]bool) plan {
 			continue
 		}
 		index[w.SHA256] = len(p.blobs)
-		p.blobs = append(p.blobs, blob{sha: w.SHA256, size: w.Size, from: path, local: local[w.SHA256], uses: 1})
+		p.blobs = append(p.blobs, blob{sha: w.SHA256, size: w.Size, from: w.Path, uses: 1})
 	}
-	for _, path := range have.Paths() {
-		if _, ok := want.Lookup(path); !ok {
-			p.remove = append(p.remove, path)
+	for h := range have.Entries() {
+		if _, ok := want.Lookup(h.Path); !ok {
+			p.remove = append(p.remove, h.Path)
 		}
 	}
 	sort.Strings(p.remove)
+	p.findLocal(have, index, suspect)
 	return p
+}
+
+// findLocal gives every blob that an unsuspected file of have already holds
+// that file (the first in path order) as its local source.
+func (p *plan) findLocal(have *journal.State, index map[[32]byte]int, suspect map[string]bool) {
+	if len(index) == 0 {
+		return
+	}
+	for h := range have.Entries() {
+		i, ok := index[h.SHA256]
+		if !ok || h.Kind != journal.File || suspect[h.Path] {
+			continue
+		}
+		if b := &p.blobs[i]; b.local == "" || h.Path < b.local {
+			b.local = h.Path
+		}
+	}
 }
 
 // sameContent reports whether two records put the same thing at a path.

@@ -128,7 +128,7 @@ func (r *restoreRun) restoreTree(ctx context.Context) error {
 			suspect[f.Path] = true
 		}
 	}
-	p := makePlan(r.base.State, r.next.State, suspect)
+	p := makePlan(r.base.State, r.next.State, r.base.N(), suspect) // next extends base
 	p.remove = append(p.remove, leftovers(pending, r.base.State, r.next.State)...)
 	reuseInPlace(root, &p)
 	errs, err := r.stage(ctx, p)
@@ -236,7 +236,7 @@ func (r *restoreRun) install(p plan, pending *logdir.Pending) error {
 	if err := logdir.WritePending(r.opts.Root, pendingOf(p, r.next.N()).Merge(pending)); err != nil {
 		return err
 	}
-	in := &installer{root: root, rootDir: r.opts.Root, staging: logdir.StagingDir, blobAt: blobInStaging, linkTimes: true}
+	in := &installer{root: root, rootDir: r.opts.Root, staging: logdir.StagingDir, linkTimes: true}
 	return in.install(p)
 }
 

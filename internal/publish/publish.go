@@ -199,15 +199,20 @@ func diff(state *journal.State, files []scanned, now int64, res *Result) ([][]by
 	for _, f := range files {
 		seen[f.path] = true
 	}
-	for _, p := range state.Paths() {
-		if !seen[p] {
-			line, err := journal.AppendLine(nil, &journal.Record{Kind: journal.Remove, Time: now, Path: p})
-			if err != nil {
-				return nil, err
-			}
-			lines = append(lines, line[:len(line)-1])
-			res.Removed++
+	var gone []string
+	for e := range state.Entries() {
+		if !seen[e.Path] {
+			gone = append(gone, e.Path)
 		}
+	}
+	sort.Strings(gone)
+	for _, p := range gone {
+		line, err := journal.AppendLine(nil, &journal.Record{Kind: journal.Remove, Time: now, Path: p})
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, line[:len(line)-1])
+		res.Removed++
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
 	for _, f := range files {
