@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,22 +15,24 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pando-mirror/pando/internal/journal"
-	"github.com/pando-mirror/pando/internal/logdir"
 	"github.com/pando-mirror/pando/internal/safefile"
 )
 
-// installer puts staged blobs and symlinks in place inside the tree. Every
-// change goes through an *os.Root, so no path, and no symlink an upstream
-// published, can make it write outside the tree.
+// installer puts staged blobs and symlinks in place inside the tree. It
+// reaches every directory of the tree one name at a time from the tree's
+// root, never following a symlink (see dirWalker), so no path, and no
+// symlink an upstream published, can make it write outside the tree.
 type installer struct {
 	root    *os.Root
 	rootDir string
 	staging string // slash path of the staging area, relative to the root
 	uses    map[[32]byte]int
-	blobAt  func(sha [32]byte) string // slash path of a staged blob, relative to the root
 	// linkTimes gives each symlink its record's modification time, so that
 	// a publish on the tree sees it unchanged (restore sets it).
 	linkTimes bool
+
+	stagingDir *os.File // open during install
+	dirs       *dirWalker
 }
 
 // install puts every record of p in place, in path order.
@@ -38,19 +41,19 @@ func (in *installer) install(p plan) error {
 	for _, b := range p.blobs {
 		in.uses[b.sha] = b.uses
 	}
+	var err error
+	if in.stagingDir, err = in.root.Open(in.staging); err != nil {
+		return err
+	}
+	defer in.stagingDir.Close()
+	if in.dirs, err = newDirWalker(in.root); err != nil {
+		return err
+	}
+	defer in.dirs.close()
 	dirs := map[string]bool{in.staging: true}
 	for _, r := range p.install {
 		dirs[path.Dir(r.Path)] = true
-		if err := in.clearWay(r.Path); err != nil {
-			return fmt.Errorf("install %s: %w", r.Path, err)
-		}
-		var err error
-		if r.Kind == journal.Symlink {
-			err = in.symlink(r)
-		} else {
-			err = in.file(r)
-		}
-		if err != nil {
+		if err := in.installOne(r); err != nil {
 			return fmt.Errorf("install %s: %w", r.Path, err)
 		}
 	}
@@ -66,52 +69,93 @@ func (in *installer) install(p plan) error {
 	return nil
 }
 
-// file moves the staged blob for r to r.Path, or copies it when another
-// path still needs the same bytes.
-func (in *installer) file(r journal.Record) error {
-	src := in.blobAt(r.SHA256)
+// installOne prepares r's file or link in the staging area and renames it
+// to r.Path.
+func (in *installer) installOne(r journal.Record) error {
+	var name string
+	var err error
+	if r.Kind == journal.Symlink {
+		name, err = in.symlink(r)
+	} else {
+		name, err = in.file(r)
+	}
+	if err != nil {
+		return err
+	}
+	return in.renameInto(name, r.Path)
+}
+
+// file readies the staged blob for r (or a copy, when another path still
+// needs the same bytes) with r's mode and time, and returns its name in
+// the staging area.
+func (in *installer) file(r journal.Record) (string, error) {
+	name := hex.EncodeToString(r.SHA256[:])
 	in.uses[r.SHA256]--
 	if in.uses[r.SHA256] > 0 {
-		tmp := src + ".copy"
-		if err := in.copyFile(src, tmp); err != nil {
-			return err
+		tmp := name + ".copy"
+		if err := in.copyFile(name, tmp); err != nil {
+			return "", err
 		}
-		src = tmp
+		name = tmp
 	}
-	// The staged blob is pando's own file: plain calls set its mode and time
-	// (each call through the Root walks the path again); only the rename
-	// into the published tree needs the Root's protection.
-	staged := filepath.Join(in.rootDir, filepath.FromSlash(src))
-	mt := time.Unix(r.MTime, 0)
-	if err := os.Chmod(staged, 0o644); err != nil {
-		return err
+	sd := int(in.stagingDir.Fd())
+	ts := unix.NsecToTimespec(time.Unix(r.MTime, 0).UnixNano())
+	if err := unix.Fchmodat(sd, name, 0o644, 0); err != nil {
+		return "", &fs.PathError{Op: "chmod", Path: name, Err: err}
 	}
-	if err := os.Chtimes(staged, mt, mt); err != nil {
-		return err
+	if err := unix.UtimesNanoAt(sd, name, []unix.Timespec{ts, ts}, 0); err != nil {
+		return "", &fs.PathError{Op: "chtimes", Path: name, Err: err}
 	}
-	return in.root.Rename(src, r.Path)
+	return name, nil
 }
 
-func (in *installer) symlink(r journal.Record) error {
-	tmp := in.staging + "/link-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if err := in.root.Symlink(r.Target, tmp); err != nil {
-		return err
+// symlink makes r's link in the staging area and returns its name there.
+func (in *installer) symlink(r journal.Record) (string, error) {
+	name := "link-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	sd := int(in.stagingDir.Fd())
+	if err := unix.Symlinkat(r.Target, sd, name); err != nil {
+		return "", &fs.PathError{Op: "symlink", Path: name, Err: err}
 	}
 	if in.linkTimes { // a rename keeps the link's own times
-		if err := lutimes(filepath.Join(in.rootDir, filepath.FromSlash(tmp)), time.Unix(r.MTime, 0)); err != nil {
-			return err
+		ts := unix.NsecToTimespec(time.Unix(r.MTime, 0).UnixNano())
+		if err := unix.UtimesNanoAt(sd, name, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return "", &fs.PathError{Op: "lutimes", Path: name, Err: err}
 		}
 	}
-	return in.root.Rename(tmp, r.Path)
+	return name, nil
 }
 
+// renameInto renames name in the staging area to p in the tree. A
+// directory in p's way belongs to the old state (the journal's replay
+// guarantees a file and a directory never share a path in one state) and
+// is removed.
+func (in *installer) renameInto(name, p string) error {
+	dd, err := in.dirs.open(path.Dir(p))
+	if err != nil {
+		return err
+	}
+	sd := int(in.stagingDir.Fd())
+	err = unix.Renameat(sd, name, dd, path.Base(p))
+	if err == unix.EISDIR || err == unix.ENOTEMPTY || err == unix.EEXIST {
+		if err := in.root.RemoveAll(p); err != nil {
+			return err
+		}
+		err = unix.Renameat(sd, name, dd, path.Base(p))
+	}
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: name, New: p, Err: err}
+	}
+	return nil
+}
+
+// copyFile copies the staged file src to dst, both in the staging area.
 func (in *installer) copyFile(src, dst string) error {
-	s, err := in.root.Open(src)
+	s, err := in.root.Open(in.staging + "/" + src)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	d, err := in.root.Create(dst)
+	d, err := in.root.Create(in.staging + "/" + dst)
 	if err != nil {
 		return err
 	}
@@ -124,40 +168,6 @@ func (in *installer) copyFile(src, dst string) error {
 		return err
 	}
 	return d.Close()
-}
-
-// clearWay makes room for a file at p: every parent must be a directory and
-// p itself must not be one. Whatever stands in the way belongs to the old
-// state and is not in the new one (the journal's replay guarantees a file and
-// a directory never share a path), so it is removed.
-func (in *installer) clearWay(p string) error {
-	dir := path.Dir(p)
-	if dir != "." {
-		if err := in.root.MkdirAll(dir, 0o755); err != nil {
-			// A parent is a file or symlink: find it and remove it.
-			if err := in.removeNonDirParents(dir); err != nil {
-				return err
-			}
-			if err := in.root.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-		}
-	}
-	fi, err := in.root.Lstat(p)
-	if err == nil && fi.IsDir() {
-		return in.root.RemoveAll(p)
-	}
-	return nil
-}
-
-func (in *installer) removeNonDirParents(dir string) error {
-	for d := dir; d != "."; d = path.Dir(d) {
-		fi, err := in.root.Lstat(d)
-		if err == nil && !fi.IsDir() {
-			return in.root.Remove(d)
-		}
-	}
-	return nil
 }
 
 // removePaths deletes files the log no longer names, then any directories
@@ -178,18 +188,4 @@ func removePaths(root *os.Root, paths []string) error {
 		}
 	}
 	return nil
-}
-
-// lutimes sets the access and modification times of the symlink name itself.
-func lutimes(name string, t time.Time) error {
-	ts := unix.NsecToTimespec(t.UnixNano())
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, name, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return &fs.PathError{Op: "lutimes", Path: name, Err: err}
-	}
-	return nil
-}
-
-// blobInStaging returns where fetcher put a blob, relative to the root.
-func blobInStaging(sha [32]byte) string {
-	return logdir.StagingDir + "/" + fmt.Sprintf("%x", sha[:])
 }
