@@ -205,7 +205,8 @@ func extendTo(base *Log, data []byte, c checkpoint.Checkpoint) (*Log, error) {
 // Commit writes next, an extension of old signed as signed, to the tree at
 // root: it appends the new journal records, writes the tiles they complete
 // and finally replaces the checkpoint, after which it saves next's snapshot
-// for the next Load (unless old's snapshot already covers it). Until that last rename the tree's
+// for the next Load, unless the snapshot old was loaded from lags only a
+// little behind. Until that last rename the tree's
 // served state is old's; a crash before it leaves journal bytes and tiles
 // that old's checkpoint does not cover, which Load ignores and the next
 // Commit overwrites.
@@ -238,7 +239,8 @@ func Commit(root string, old, next *Log, signed []byte) error {
 	if err := safefile.WriteFile(name, signed, 0o644); err != nil {
 		return err
 	}
-	if next.N() > 0 && next.N() != old.snapshot {
+	next.snapshot = old.snapshot
+	if next.N()-old.snapshot > snapshotLag(next.N()) {
 		// A cache: if it cannot be saved, the next Load replays more.
 		if saveSnapshot(root, next) == nil {
 			next.snapshot = next.N()
@@ -246,6 +248,11 @@ func Commit(root string, old, next *Log, signed []byte) error {
 	}
 	return nil
 }
+
+// snapshotLag is how many records of n a snapshot may lag behind before
+// Commit writes a new one: replaying that many costs less than rewriting
+// a snapshot of n records on every commit.
+func snapshotLag(n int64) int64 { return max(n/16, 256) }
 
 // appendJournal makes the journal file hold exactly next.Journal, writing only
 // the bytes after old's records. Bytes past old's records are dropped first.

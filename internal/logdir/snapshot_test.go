@@ -36,7 +36,7 @@ func TestSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Commit saved no snapshot: %v", err)
 	}
-	l2, signed := extend(t, l1, recordLines(t, 300, 340), s, 1700002000)
+	l2, signed := extend(t, l1, recordLines(t, 300, 600), s, 1700002000)
 	if err := Commit(root, l1, l2, signed); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestSnapshot(t *testing.T) {
 		snapshot []byte // nil: none
 		from     int64  // the record count Load should start from
 	}{
-		{"current", atL2, 340},
+		{"current", atL2, 600},
 		{"stale", good, 300},
 		{"missing", nil, 0},
 		{"bit flipped", flipped, 0},
@@ -90,9 +90,9 @@ func TestSnapshot(t *testing.T) {
 func TestSnapshotOfAnotherJournal(t *testing.T) {
 	s, v := newKey(t)
 	root, other := t.TempDir(), t.TempDir()
-	publish(t, root, s, 50)
-	// Another log of the same size: records 1..50 instead of 0..49.
-	l, signed := extend(t, Empty(origin), recordLines(t, 1, 51), s, 1700001000)
+	publish(t, root, s, 300)
+	// Another log of the same size: records 1..300 instead of 0..299.
+	l, signed := extend(t, Empty(origin), recordLines(t, 1, 301), s, 1700001000)
 	if err := Commit(other, Empty(origin), l, signed); err != nil {
 		t.Fatal(err)
 	}
@@ -116,30 +116,45 @@ func TestSnapshotOfAnotherJournal(t *testing.T) {
 }
 
 // TestSnapshotNotRewritten: a commit that adds no records (a re-signed
-// checkpoint) keeps the snapshot it loaded from.
+// checkpoint), or few, keeps the snapshot it loaded from, and Load replays
+// the records after it.
 func TestSnapshotNotRewritten(t *testing.T) {
 	s, v := newKey(t)
 	root := t.TempDir()
-	publish(t, root, s, 20)
+	publish(t, root, s, 300)
 	name := native(root, SnapshotPath)
 	before, err := os.Stat(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := Load(root, v)
+	for i, more := range []int{0, 10, 20} {
+		l, err := Load(root, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, signed := extend(t, l, recordLines(t, int(l.N()), int(l.N())+more), s, 1700009000+int64(i))
+		if err := Commit(root, l, next, signed); err != nil {
+			t.Fatal(err)
+		}
+		after, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !os.SameFile(before, after) {
+			t.Fatalf("the snapshot was rewritten for a commit of %d records", more)
+		}
+	}
+	got, err := Load(root, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	next, signed := extend(t, l, nil, s, 1700009000)
-	if err := Commit(root, l, next, signed); err != nil {
-		t.Fatal(err)
-	}
-	after, err := os.Stat(name)
+	want, err := LoadFull(root, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !os.SameFile(before, after) {
-		t.Error("the snapshot was rewritten for a commit of no records")
+	sameState(t, got, want)
+	if got.snapshot != 300 || got.N() != 330 {
+		t.Errorf("Load of %d records started from %d, want 330 from 300", got.N(), got.snapshot)
 	}
 }
 
