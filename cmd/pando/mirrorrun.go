@@ -42,7 +42,9 @@ Metrics, with --metrics-listen: GET /metrics in the Prometheus text format
 (sync runs by result, bytes and files synced, records held, the last
 success, requests served by kind, reports); docs/METRICS.md lists them.
 
-On SIGINT or SIGTERM the agent stops syncing, lets requests in flight finish
+SIGHUP reloads the TLS certificate and key, reopens the access log the agent
+writes (for logrotate) and starts a sync at once. On SIGINT or SIGTERM the
+agent stops syncing, lets requests in flight finish
 for up to 10s, sends the last report and exits 0. Exit status 1 if the tree,
 an address, the TLS files, the access log or the token cannot be used; 2 on
 bad usage.`
@@ -77,7 +79,7 @@ func runMirrorRun(ctx context.Context, e *env, args []string) error {
 	if err := fs.parse(args, 0); err != nil {
 		return err
 	}
-	o, err := f.options(e)
+	o, steps, err := f.options(e)
 	if err != nil {
 		return err
 	}
@@ -90,12 +92,36 @@ func runMirrorRun(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
+	hangup := make(chan struct{}, 1)
+	o.Hangup = hangup
+	steps = append(steps, reloadStep{"pass", "it on to the agent (reopen its access log, sync now)", func() error {
+		select {
+		case hangup <- struct{}{}:
+		default: // one is pending already
+		}
+		return nil
+	}})
+	onHangup(ctx, o.Log, steps...)
 	return agent.Run(ctx, o)
 }
 
-// options checks the flags and turns them into the agent's options; the
-// listeners are left to the caller.
-func (f *mirrorRunFlags) options(e *env) (agent.Options, error) {
+// options checks the flags and turns them into the agent's options and
+// what SIGHUP reloads; the listeners are left to the caller.
+func (f *mirrorRunFlags) options(e *env) (agent.Options, []reloadStep, error) {
+	o, err := f.agentOptions(e)
+	if err != nil || f.cert == "" {
+		return o, nil, err
+	}
+	var certs *certReloader
+	if o.Serve.TLS, certs, err = loadTLS(f.cert, f.key); err != nil {
+		return o, nil, err
+	}
+	return o, []reloadStep{{"reload", "the TLS certificate and key", certs.reload}}, nil
+}
+
+// agentOptions checks the flags and turns them into the agent's options,
+// without TLS.
+func (f *mirrorRunFlags) agentOptions(e *env) (agent.Options, error) {
 	so, err := f.sync.options()
 	if err != nil {
 		return agent.Options{}, err
@@ -117,11 +143,6 @@ func (f *mirrorRunFlags) options(e *env) (agent.Options, error) {
 		Sync: so, Interval: f.interval, RetryMin: f.retry,
 		Serve:     serve.Config{Logger: log},
 		AccessLog: f.accessLog, LogFormat: format, Log: log,
-	}
-	if f.cert != "" {
-		if o.Serve.TLS, err = serve.LoadTLS(f.cert, f.key); err != nil {
-			return o, err
-		}
 	}
 	o.Report, err = f.report()
 	if err == nil && o.Report != nil && f.listen == "" && f.accessLog == "" {

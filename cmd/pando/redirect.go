@@ -36,6 +36,8 @@ when its size or modification time changed) and swaps a new map in without
 dropping a request. A map whose signature or body does not verify, that is
 older than the one in use, or names another origin, is refused with a logged
 error and the map in use kept. The first map must load, or the command fails.
+SIGHUP reads the map at once, reloads the TLS certificate and key, and
+reopens the access log.
 
 Client locations come from --geoip, a MaxMind-format country or city database
 (GeoLite2 or DB-IP lite), and --asn-db; without them mirrors are chosen by
@@ -150,19 +152,23 @@ func runEdge(ctx context.Context, e *env, f redirectFlags, opts redirect.Options
 		return fmt.Errorf("availability map: %w", err)
 	}
 	cfg := serve.Config{Logger: log}
+	steps := []reloadStep{{"reload", "the availability map", func() error { _, err := src.Reload(ctx); return err }}}
 	if f.cert != "" {
-		if cfg.TLS, err = serve.LoadTLS(f.cert, f.key); err != nil {
+		var certs *certReloader
+		if cfg.TLS, certs, err = loadTLS(f.cert, f.key); err != nil {
 			return err
 		}
+		steps = append(steps, reloadStep{"reload", "the TLS certificate and key", certs.reload})
 	}
 	h := edgeHandler(redirect.Handler(src.Map, g, opts), src.Map)
 	if f.accessLog != "" {
-		w, closeLog, err := openAccessLog(e, f.accessLog)
+		w, reopen, closeLog, err := openAccessLog(e, f.accessLog)
 		if err != nil {
 			return err
 		}
 		defer closeLog()
 		h = serve.AccessLog(h, w)
+		steps = append(steps, reloadStep{"reopen", "the access log", reopen})
 	}
 	ln, err := listen(ctx, f.listen)
 	if err != nil {
@@ -173,6 +179,7 @@ func runEdge(ctx context.Context, e *env, f redirectFlags, opts redirect.Options
 	if f.reload > 0 {
 		go src.Run(ctx, f.reload, log)
 	}
+	onHangup(ctx, log, steps...)
 	return serve.Serve(ctx, ln, h, cfg)
 }
 

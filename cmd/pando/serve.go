@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/pando-mirror/pando/internal/logfile"
 	"github.com/pando-mirror/pando/internal/serve"
 )
 
@@ -24,7 +25,9 @@ DIR. Cleartext listeners speak HTTP/1.1 and HTTP/2 with prior knowledge (h2c);
 TLS listeners HTTP/1.1 and HTTP/2.
 
 The address actually listened on is logged at startup (so --listen
-127.0.0.1:0 picks a free port). A download may take as long as it needs, but
+127.0.0.1:0 picks a free port). SIGHUP reloads the TLS certificate and key
+(a renewed certificate is served without a restart; one that does not load
+is logged and the old one kept) and reopens the access log, for logrotate. A download may take as long as it needs, but
 one that makes no progress for 60s is cut off. On SIGINT or SIGTERM the server
 stops accepting connections and lets requests in flight finish for up to 10s.
 docs/SERVE.md has the details and an equivalent nginx configuration.
@@ -60,7 +63,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 }
 
 // serveTree opens everything the server needs, failing on the first thing
-// that cannot be used, and serves until ctx ends.
+// that cannot be used, and serves until ctx ends. SIGHUP reloads the TLS
+// pair and reopens the access log.
 func serveTree(ctx context.Context, e *env, f serveFlags) error {
 	root, err := os.OpenRoot(f.root)
 	if err != nil {
@@ -69,24 +73,29 @@ func serveTree(ctx context.Context, e *env, f serveFlags) error {
 	defer root.Close()
 	log := e.logger()
 	cfg := serve.Config{Logger: log}
+	var steps []reloadStep
 	if f.cert != "" {
-		if cfg.TLS, err = serve.LoadTLS(f.cert, f.key); err != nil {
+		var certs *certReloader
+		if cfg.TLS, certs, err = loadTLS(f.cert, f.key); err != nil {
 			return err
 		}
+		steps = append(steps, reloadStep{"reload", "the TLS certificate and key", certs.reload})
 	}
 	var h http.Handler = serve.Handler(root, serve.Options{Logger: log})
 	if f.accessLog != "" {
-		w, closeLog, err := openAccessLog(e, f.accessLog)
+		w, reopen, closeLog, err := openAccessLog(e, f.accessLog)
 		if err != nil {
 			return err
 		}
 		defer closeLog()
 		h = serve.AccessLog(h, w)
+		steps = append(steps, reloadStep{"reopen", "the access log", reopen})
 	}
 	ln, err := listen(ctx, f.listen)
 	if err != nil {
 		return err
 	}
+	onHangup(ctx, log, steps...)
 	return serve.Serve(ctx, ln, h, cfg)
 }
 
@@ -104,14 +113,16 @@ func listen(ctx context.Context, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// openAccessLog opens name for appending, or returns stdout for "-".
-func openAccessLog(e *env, name string) (io.Writer, func() error, error) {
+// openAccessLog opens name for appending, or returns stdout for "-", with
+// what reopens it after a rotation and what closes it.
+func openAccessLog(e *env, name string) (w io.Writer, reopen, closeLog func() error, err error) {
 	if name == "-" {
-		return e.stdout, func() error { return nil }, nil
+		nop := func() error { return nil }
+		return e.stdout, nop, nop, nil
 	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := logfile.Open(name, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("access log: %w", err)
+		return nil, nil, nil, fmt.Errorf("access log: %w", err)
 	}
-	return f, f.Close, nil
+	return f, f.Reopen, f.Close, nil
 }

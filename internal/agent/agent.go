@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pando-mirror/pando/internal/logdir"
+	"github.com/pando-mirror/pando/internal/logfile"
 	"github.com/pando-mirror/pando/internal/metrics"
 	"github.com/pando-mirror/pando/internal/mirror"
 	"github.com/pando-mirror/pando/internal/serve"
@@ -43,6 +44,9 @@ const (
 // tree, when it reports to a hub and no other file is named: the private
 // .pando/local area, which is never served and never synced.
 const DefaultAccessLog = logdir.LocalDir + "/agent/access.log"
+
+// DefaultLogMax is the size past which the agent's access log is rotated.
+const DefaultLogMax = 64 << 20
 
 // finalReportTimeout bounds the report sent while shutting down.
 const finalReportTimeout = 15 * time.Second
@@ -67,7 +71,7 @@ type Options struct {
 	// reporting. Without a Listener it is the other server's log, in
 	// LogFormat, read for reports.
 	AccessLog string
-	LogMax    int64
+	LogMax    int64 // DefaultLogMax when 0
 	LogFormat stats.Format
 
 	Report *Report // nil: downloads are not reported
@@ -76,6 +80,11 @@ type Options struct {
 	// collectors (nil for new ones).
 	MetricsListener net.Listener
 	Metrics         *metrics.Agent
+
+	// Hangup, if set, asks the agent to reopen the access log it writes
+	// (after logrotate moved it) and to sync at once; the command sends
+	// on it for SIGHUP.
+	Hangup <-chan struct{}
 
 	Log *slog.Logger
 }
@@ -93,7 +102,7 @@ type agent struct {
 	o   Options
 	m   *metrics.Agent
 	log *slog.Logger
-	out *logFile // the access log written; nil when not serving or not logging
+	out *logfile.File // the access log written; nil when not serving or not logging
 }
 
 // Run runs the agent until ctx ends, then stops serving (letting requests
@@ -154,8 +163,8 @@ func start(o Options) (*agent, error) {
 			return nil, fmt.Errorf("access log: %w", err)
 		}
 		var err error
-		if a.out, err = openLogFile(o.AccessLog, o.LogMax); err != nil {
-			return nil, err
+		if a.out, err = logfile.Open(o.AccessLog, o.LogMax); err != nil {
+			return nil, fmt.Errorf("access log: %w", err)
 		}
 	}
 	return a, nil
@@ -179,6 +188,9 @@ func check(o *Options) error {
 	}
 	if o.Interval == 0 {
 		o.Interval = DefaultInterval
+	}
+	if o.LogMax <= 0 {
+		o.LogMax = DefaultLogMax
 	}
 	if o.RetryMin == 0 {
 		o.RetryMin = min(DefaultRetryMin, o.Interval)

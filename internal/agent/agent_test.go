@@ -401,3 +401,32 @@ func waitRecords(t *testing.T, a *running, n int64) {
 func reports(a *running, result string) float64 {
 	return count(a, "pando_stats_reports_total", "result", result)
 }
+
+// TestAgentHangup: a hangup reopens the access log the agent writes and
+// syncs at once, without waiting for the schedule.
+func TestAgentHangup(t *testing.T) {
+	o := newOrigin(t, map[string]string{"a.txt": "a"})
+	root := filepath.Join(t.TempDir(), "m")
+	logName := filepath.Join(t.TempDir(), "access.log")
+	hangup := make(chan struct{}, 1)
+	a := startAgent(t, Options{Sync: syncOptions(o, root), Interval: time.Hour, AccessLog: logName, Hangup: hangup})
+	waitRecords(t, a, 1)
+	get(t, "GET", a.url+"a.txt")
+	if err := os.Rename(logName, logName+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	n := o.publish(t, map[string]string{"b.txt": "b"})
+	hangup <- struct{}{}
+	waitRecords(t, a, n)
+	if code, body := get(t, "GET", a.url+"b.txt"); code != 200 || body != "b" {
+		t.Fatalf("GET b.txt after the hangup's sync = %d %q", code, body)
+	}
+	eventually(t, "the line in the reopened log", func() bool {
+		b, _ := os.ReadFile(logName)
+		return strings.Contains(string(b), "GET /b.txt ")
+	})
+	old, _ := os.ReadFile(logName + ".moved")
+	if !strings.Contains(string(old), "GET /a.txt ") || strings.Contains(string(old), "b.txt") {
+		t.Errorf("the moved log holds %q; want the line from before the hangup only", old)
+	}
+}

@@ -32,7 +32,7 @@ func (a *agent) reportLoop(ctx context.Context, served <-chan struct{}) {
 // same lines again, the hub counting each batch once.
 func (a *agent) report(ctx context.Context) {
 	if a.out != nil {
-		if err := a.out.takeErr(); err != nil {
+		if err := a.out.TakeErr(); err != nil {
 			a.log.Error("access log", "err", err)
 		}
 	}

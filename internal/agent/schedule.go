@@ -31,7 +31,21 @@ func (a *agent) syncLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		case <-a.o.Hangup:
+			a.hangup()
 		}
+	}
+}
+
+// hangup reopens the access log the agent writes; the sync loop then syncs
+// at once.
+func (a *agent) hangup() {
+	a.log.Info("hangup: reopening the access log and syncing now")
+	if a.out == nil {
+		return
+	}
+	if err := a.out.Reopen(); err != nil {
+		a.log.Error("reopening the access log failed; writing on to the old file", "err", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package agent
+package logfile
 
 import (
 	"context"
@@ -42,7 +42,7 @@ func TestLogFileRotatesIntoGenerationsIngestFollows(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "access.log")
 	// Lines differ (ingest also knows a file by its first bytes) and have
 	// the same length, three to a file.
-	l, err := openLogFile(name, int64(3*len(logLine("f/x-00.bin"))))
+	l, err := Open(name, int64(3*len(logLine("f/x-00.bin"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +74,11 @@ func TestLogFileRotatesIntoGenerationsIngestFollows(t *testing.T) {
 			t.Errorf("line %d counted %d times, want once", i, got)
 		}
 	}
-	if err := l.takeErr(); err != nil {
+	if err := l.TakeErr(); err != nil {
 		t.Errorf("rotation: %v", err)
 	}
 	for k := 1; k <= 7; k++ {
-		if _, err := os.Stat(rotated(name, k)); err != nil {
+		if _, err := os.Stat(Rotated(name, k)); err != nil {
 			t.Errorf("generation %d: %v", k, err)
 		}
 	}
@@ -86,7 +86,7 @@ func TestLogFileRotatesIntoGenerationsIngestFollows(t *testing.T) {
 
 func TestLogFileKeepsNineGenerations(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "access.log")
-	l, err := openLogFile(name, 1) // every line its own file
+	l, err := Open(name, 1) // every line its own file
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,14 +94,14 @@ func TestLogFileKeepsNineGenerations(t *testing.T) {
 		fmt.Fprintf(l, "line %d\n", i)
 	}
 	l.Close()
-	if _, err := os.Stat(rotated(name, generations+1)); !os.IsNotExist(err) {
-		t.Errorf("generation %d exists (%v), want at most %d", generations+1, err, generations)
+	if _, err := os.Stat(Rotated(name, Generations+1)); !os.IsNotExist(err) {
+		t.Errorf("generation %d exists (%v), want at most %d", Generations+1, err, Generations)
 	}
-	b, err := os.ReadFile(rotated(name, 1))
+	b, err := os.ReadFile(Rotated(name, 1))
 	if err != nil || string(b) != "line 11\n" {
 		t.Errorf("newest generation = %q, %v; want the last line", b, err)
 	}
-	b, err = os.ReadFile(rotated(name, generations))
+	b, err = os.ReadFile(Rotated(name, Generations))
 	if err != nil || string(b) != "line 3\n" {
 		t.Errorf("oldest generation = %q, %v; want line 3", b, err)
 	}
@@ -115,40 +115,51 @@ func TestLogFileAppendsToExisting(t *testing.T) {
 	if err := os.WriteFile(name, []byte("old\n"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	l, err := openLogFile(name, 8)
+	l, err := Open(name, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.Write([]byte("new!\n")) // 9 bytes with the old line: rotates
 	l.Close()
-	b, _ := os.ReadFile(rotated(name, 1))
+	b, _ := os.ReadFile(Rotated(name, 1))
 	if string(b) != "old\nnew!\n" {
 		t.Errorf("rotated file = %q, want the old line kept and the new appended", b)
 	}
-	if _, err := openLogFile(filepath.Join(name, "sub", "x"), 0); err == nil || !strings.Contains(err.Error(), "access log") {
-		t.Errorf("opening a log below a file: %v, want an error naming the access log", err)
+	if _, err := Open(filepath.Join(name, "sub", "x"), 0); err == nil || !strings.Contains(err.Error(), "log file") {
+		t.Errorf("opening a log below a file: %v, want an error naming the log file", err)
 	}
 }
 
-func TestNextWait(t *testing.T) {
-	const interval, retry = time.Hour, time.Minute
-	for _, c := range []struct {
-		failures int
-		r        float64
-		want     time.Duration
-	}{
-		{0, 0.5, interval},
-		{0, 0, interval - 6*time.Minute},
-		{0, 0.999999, interval + 6*time.Minute - time.Duration(0.000001*0.2*float64(interval))},
-		{1, 0.5, retry},
-		{2, 0.5, 2 * retry},
-		{4, 0.5, 8 * retry},
-		{7, 0.5, interval}, // 64 minutes, capped
-		{1000, 0.5, interval},
-	} {
-		got := nextWait(interval, retry, c.failures, c.r)
-		if d := got - c.want; d < -time.Millisecond || d > time.Millisecond {
-			t.Errorf("nextWait(%d failures, r=%v) = %v, want %v", c.failures, c.r, got, c.want)
-		}
+func TestLogFileReopen(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "access.log")
+	l, err := Open(name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Write([]byte("before\n"))
+	if err := os.Rename(name, name+".old"); err != nil { // logrotate moves it away
+		t.Fatal(err)
+	}
+	l.Write([]byte("still the old file\n"))
+	if err := l.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	l.Write([]byte("after\n"))
+	old, _ := os.ReadFile(name + ".old")
+	cur, _ := os.ReadFile(name)
+	if string(old) != "before\nstill the old file\n" || string(cur) != "after\n" {
+		t.Errorf("old file %q, new file %q", old, cur)
+	}
+	// A name that cannot be opened keeps the old file.
+	os.Remove(name)
+	if err := os.Mkdir(name, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reopen(); err == nil {
+		t.Error("Reopen onto a directory succeeded")
+	}
+	if _, err := l.Write([]byte("x\n")); err != nil {
+		t.Errorf("write after a failed reopen: %v", err)
 	}
 }
