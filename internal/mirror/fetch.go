@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -72,6 +74,10 @@ type fetcher struct {
 	// caller makes the whole batch durable with one SyncFS.
 	syncEach bool
 
+	// present holds the names in staging when the fetch started: a blob
+	// or part that is not there need not be looked for.
+	present map[string]bool
+
 	locate func(b blob) []location
 	// tried, when set, is told the outcome of every download attempt:
 	// n bytes received from loc, and err nil if they were the blob.
@@ -120,6 +126,9 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 	}
 	results := make([]result, len(blobs))
 	errs = make([]error, len(blobs))
+	if f.present, err = listDir(f.staging); err != nil {
+		return st, errs, err
+	}
 	var total int64
 	for _, b := range blobs {
 		total += b.size
@@ -158,9 +167,11 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 // local file holding the same bytes, or fetched (resuming a partial fetch).
 func (f *fetcher) stage(ctx context.Context, b blob) (kind int, n int64, err error) {
 	final := f.stagedName(b)
-	if fi, err := os.Stat(final); err == nil && fi.Size() == b.size {
-		f.meter.Add(b.size)
-		return 0, 0, nil // verified before it was given this name
+	if f.present[b.hex()] {
+		if fi, err := os.Stat(final); err == nil && fi.Size() == b.size {
+			f.meter.Add(b.size)
+			return 0, 0, nil // verified before it was given this name
+		}
 	}
 	if b.local != "" {
 		if err := f.copyLocal(b, final); err == nil {
@@ -264,16 +275,11 @@ func (f *fetcher) downloadFrom(ctx context.Context, b blob, final string, loc lo
 // are right. It reports whether it resumed.
 func (f *fetcher) fetchInto(ctx context.Context, b blob, final string, loc location) (n int64, resumed bool, err error) {
 	part := final + ".part"
-	out, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	out, have, h, err := f.openPart(part, b)
 	if err != nil {
 		return 0, false, err
 	}
 	defer out.Close()
-	h := sha256.New()
-	have, err := hashPrefix(out, h, b.size)
-	if err != nil {
-		return 0, false, err
-	}
 	body, start, err := loc.src.Open(ctx, loc.path, have)
 	if err != nil {
 		return 0, false, err
@@ -286,8 +292,10 @@ func (f *fetcher) fetchInto(ctx context.Context, b blob, final string, loc locat
 		h.Reset()
 		have = 0
 	}
-	if _, err := out.Seek(have, io.SeekStart); err != nil {
-		return 0, false, err
+	if have > 0 { // otherwise the file offset is still 0
+		if _, err := out.Seek(have, io.SeekStart); err != nil {
+			return 0, false, err
+		}
 	}
 	f.meter.Add(have)
 	defer func() {
@@ -297,7 +305,7 @@ func (f *fetcher) fetchInto(ctx context.Context, b blob, final string, loc locat
 	}()
 	want := b.size - have
 	r := io.LimitReader(f.lim.reader(ctx, body), want+1)
-	n, err = io.Copy(io.MultiWriter(out, h, meterWriter{f.meter}), r)
+	n, err = copyBuffered(io.MultiWriter(out, h, meterWriter{f.meter}), r)
 	if err != nil {
 		return n, have > 0, fmt.Errorf("%s: %w", loc.path, err)
 	}
@@ -319,6 +327,70 @@ func (f *fetcher) fetchInto(ctx context.Context, b blob, final string, loc locat
 	}
 	// The name is made durable after all are staged.
 	return n, have > 0, os.Rename(part, final)
+}
+
+// openPart opens the partial file of b for writing, and returns how many
+// bytes of it a previous attempt fetched, with a hash of them. A part that
+// was not there when the fetch started is created afresh.
+func (f *fetcher) openPart(part string, b blob) (*os.File, int64, hash.Hash, error) {
+	h := sha256.New()
+	if !f.present[b.hex()+".part"] {
+		out, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil || !errors.Is(err, fs.ErrExist) {
+			return out, 0, h, err
+		}
+		// Left by an earlier attempt of this run: resume it as any other.
+	}
+	out, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	have, err := hashPrefix(out, h, b.size)
+	if err != nil {
+		out.Close()
+		return nil, 0, nil, err
+	}
+	return out, have, h, nil
+}
+
+// copyBuffered copies r to w through a buffer of copyBuffer bytes, so that a
+// small file is written, and hashed, in one call.
+func copyBuffered(w io.Writer, r io.Reader) (int64, error) {
+	bw := bufPool.Get().(*bufio.Writer)
+	defer bufPool.Put(bw)
+	bw.Reset(w)
+	defer bw.Reset(nil)
+	n, err := bw.ReadFrom(r)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return n, err
+}
+
+// copyBuffer is the size of the write buffer of one fetch.
+const copyBuffer = 256 << 10
+
+var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, copyBuffer) }}
+
+// listDir returns the names in dir; a missing dir has none.
+func listDir(dir string) (map[string]bool, error) {
+	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[n] = true
+	}
+	return out, nil
 }
 
 // hashPrefix feeds the bytes a previous run already fetched into h and
