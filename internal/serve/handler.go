@@ -35,11 +35,16 @@ func Handler(root *os.Root, opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &handler{root: root, log: log}
+	h := &handler{root: root, log: log}
+	if dir, err := root.Open("."); err == nil {
+		h.dir = dir // for openDirect; without it every name is resolved step by step
+	}
+	return h
 }
 
 type handler struct {
 	root *os.Root
+	dir  *os.File // the root directory, open for as long as the handler
 	log  *slog.Logger
 }
 
@@ -63,6 +68,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, name string, slash bool) error {
 	if isLocal(name) {
 		return errLocal
+	}
+	if !slash {
+		if f, ok := openDirect(h.dir, name); ok { // the common case, in one system call
+			defer f.Close()
+			return h.send(w, r, name, f)
+		}
 	}
 	real, fi, err := resolve(h.root, name)
 	if err != nil {
@@ -97,6 +108,15 @@ func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, real string,
 	}
 	if !os.SameFile(fi, st) || !st.Mode().IsRegular() {
 		return errNotFound // replaced since resolve looked
+	}
+	return h.send(w, r, real, f)
+}
+
+// send serves f, the regular file at the canonical name real.
+func (h *handler) send(w http.ResponseWriter, r *http.Request, real string, f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", contentType(real))

@@ -8,7 +8,8 @@
 // signed log under .pando/ (the checkpoint and journal with
 // "Cache-Control: no-cache"). It never serves the tree's local state under
 // .pando/local, and no request path, encoding or symlink leads outside the
-// tree: every file is opened through the *os.Root.
+// tree: every file is opened through the *os.Root, or, on Linux, by an
+// openat2 beneath the root that follows no symlink at all.
 //
 // Serve runs an http.Server on a listener until its context ends: HTTP/1.1
 // and HTTP/2 over TLS, or HTTP/1.1 and HTTP/2 with prior knowledge (h2c) in
