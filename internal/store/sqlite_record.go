@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // prevResult is a mirror's result before the one being recorded.
@@ -173,29 +174,64 @@ func undoProblems(ctx context.Context, tx *sql.Tx, r MirrorResult, prev prevResu
 	return nil
 }
 
-// putObjects upserts the result's object states, first dropping all of the
-// mirror's states if the result lists every object.
+// objectBatch is the number of object states one INSERT writes: a
+// statement per state costs more in the driver than in SQLite itself.
+const objectBatch = 32
+
+// objectColumns is the number of columns an object state takes.
+const objectColumns = 9
+
+// putObjects upserts the result's object states, objectBatch at a time,
+// first dropping all of the mirror's states if the result lists every
+// object.
 func putObjects(ctx context.Context, tx *sql.Tx, r MirrorResult) error {
 	if r.AllObjects {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE mirror = ?`, r.Mirror); err != nil {
 			return err
 		}
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO objects
-		(mirror, access, path, record, sha256, size, size_checked, hash_checked, ok)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (mirror, access, path) DO UPDATE SET
-			record = excluded.record, sha256 = excluded.sha256, size = excluded.size,
-			size_checked = excluded.size_checked, hash_checked = excluded.hash_checked, ok = excluded.ok`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, o := range r.Objects {
-		if _, err := stmt.ExecContext(ctx, r.Mirror, o.Access, o.Path, o.Record, o.SHA256, o.Size,
-			micros(o.SizeChecked), micros(o.HashChecked), o.OK); err != nil {
+	var full *sql.Stmt // the statement for a whole batch, prepared once
+	args := make([]any, 0, objectBatch*objectColumns)
+	for start := 0; start < len(r.Objects); start += objectBatch {
+		batch := r.Objects[start:min(start+objectBatch, len(r.Objects))]
+		args = args[:0]
+		for _, o := range batch {
+			args = append(args, r.Mirror, o.Access, o.Path, o.Record, o.SHA256, o.Size,
+				micros(o.SizeChecked), micros(o.HashChecked), o.OK)
+		}
+		var err error
+		switch {
+		case len(batch) < objectBatch:
+			_, err = tx.ExecContext(ctx, upsertObjects(len(batch)), args...)
+		case full == nil:
+			if full, err = tx.PrepareContext(ctx, upsertObjects(objectBatch)); err != nil {
+				return err
+			}
+			defer full.Close()
+			fallthrough
+		default:
+			_, err = full.ExecContext(ctx, args...)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// upsertObjects is the statement that upserts n object states.
+func upsertObjects(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO objects
+		(mirror, access, path, record, sha256, size, size_checked, hash_checked, ok) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(` ON CONFLICT (mirror, access, path) DO UPDATE SET
+		record = excluded.record, sha256 = excluded.sha256, size = excluded.size,
+		size_checked = excluded.size_checked, hash_checked = excluded.hash_checked, ok = excluded.ok`)
+	return b.String()
 }

@@ -31,6 +31,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RerunReplaces", testRerunReplaces},
 		{"PassOrder", testPassOrder},
 		{"Objects", testObjects},
+		{"ManyObjects", testManyObjects},
+		{"ObjectsInterned", testObjectsInterned},
 		{"History", testHistory},
 		{"ProblemCounts", testProblemCounts},
 		{"Invalid", testInvalid},
