@@ -19,6 +19,7 @@ type Memory struct {
 	results  map[string][]MirrorResult         // by mirror, in pass order; no problems or objects
 	problems map[string]map[problemKey]Problem // by mirror
 	objects  map[string]map[objectKey]ObjectState
+	strings  interner // of the object states kept
 	meta     map[string][]byte
 	stats    memStats
 }
@@ -159,7 +160,7 @@ func (m *Memory) recordObjects(r MirrorResult) {
 		m.objects[r.Mirror] = os
 	}
 	for _, o := range r.Objects {
-		os[objectKey{o.Access, o.Path}] = o
+		os[objectKey{o.Access, o.Path}] = m.strings.state(o)
 	}
 }
 

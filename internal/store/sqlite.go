@@ -17,7 +17,8 @@ import (
 // (the hub) never wait for the writer (the checker). Several processes may
 // open the same file; writers take turns, waiting up to busyTimeout.
 type SQLite struct {
-	db *sql.DB
+	db      *sql.DB
+	strings interner // of the object states read
 }
 
 const busyTimeout = 10 * time.Second

@@ -173,13 +173,18 @@ func (s *SQLite) queryObjects(ctx context.Context, where string, arg string) ([]
 	}
 	defer rows.Close()
 	out := []ObjectState{}
+	var mirror, access, path, sum sql.RawBytes // interned, not kept
+	var prev ObjectState
 	for rows.Next() {
 		var o ObjectState
 		var sizeChecked, hashChecked sql.NullInt64
-		if err := rows.Scan(&o.Mirror, &o.Access, &o.Path, &o.Record, &o.SHA256, &o.Size,
+		if err := rows.Scan(&mirror, &access, &path, &o.Record, &sum, &o.Size,
 			&sizeChecked, &hashChecked, &o.OK); err != nil {
 			return nil, err
 		}
+		o.Mirror, o.Access = s.strings.same(prev.Mirror, mirror), s.strings.same(prev.Access, access)
+		o.Path, o.SHA256 = s.strings.bytes(path), s.strings.bytes(sum)
+		prev = o
 		o.SizeChecked, o.HashChecked = fromMicros(sizeChecked), fromMicros(hashChecked)
 		out = append(out, o)
 	}

@@ -65,9 +65,11 @@ type Store interface {
 	// or objects).
 	MirrorHistory(ctx context.Context, mirror string, since time.Time) ([]MirrorResult, error)
 	// Objects returns the object states of one mirror, by access and path.
+	// Their strings are interned: the states of one object at every mirror
+	// share one Path and one SHA256 string.
 	Objects(ctx context.Context, mirror string) ([]ObjectState, error)
 	// ObjectMirrors returns the states of one object at every mirror, by
-	// mirror and access.
+	// mirror and access, interned as Objects's are.
 	ObjectMirrors(ctx context.Context, path string) ([]ObjectState, error)
 
 	// GetMeta returns the value stored under key, or ErrNotFound.
