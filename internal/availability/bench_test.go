@@ -14,7 +14,7 @@ import (
 
 // bigWorld is n objects held by mirrors mirrors over https, and over http
 // too for every other mirror, with state strings allocated apart from the
-// log's as a store would return them.
+// log's and shared by the states of one object, as a store returns them.
 func bigWorld(b *testing.B, n, mirrors int) *availtest.World {
 	files := make(map[string][]byte, n)
 	for i := 0; i < n; i++ {
@@ -26,6 +26,11 @@ func bigWorld(b *testing.B, n, mirrors int) *availtest.World {
 		b.Fatal(err)
 	}
 	paths := w.Log.State.Paths()
+	strs := make([][2]string, len(paths)) // path and hash, as the store interns them
+	for i, p := range paths {
+		e, _ := w.Log.State.Lookup(p)
+		strs[i] = [2]string{string([]byte(p)), hex.EncodeToString(e.SHA256[:])}
+	}
 	for i := 0; i < mirrors; i++ {
 		m := config.Mirror{Name: fmt.Sprintf("m%02d", i), HTTPS: fmt.Sprintf("https://m%02d/", i), Weight: 100}
 		if i%2 == 0 {
@@ -33,11 +38,11 @@ func bigWorld(b *testing.B, n, mirrors int) *availtest.World {
 		}
 		w.AddMirror(m)
 		for _, a := range m.Access() {
-			for _, p := range paths {
+			for k, p := range paths {
 				e, _ := w.Log.State.Lookup(p)
 				w.Objects[m.Name] = append(w.Objects[m.Name], store.ObjectState{
-					Mirror: m.Name, Access: string(a.Kind), Path: string([]byte(p)), Record: e.Index,
-					SHA256: hex.EncodeToString(e.SHA256[:]), Size: e.Size, OK: true,
+					Mirror: m.Name, Access: string(a.Kind), Path: strs[k][0], Record: e.Index,
+					SHA256: strs[k][1], Size: e.Size, OK: true,
 				})
 			}
 		}

@@ -166,9 +166,10 @@ func (m *Map) addHoldings(results map[string]*store.MirrorResult, objects map[st
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			sn := seen{paths: slices.Clone(m.paths), sums: slices.Clone(hexes)}
 			for i := int(next.Add(1) - 1); i < len(m.mirrors); i = int(next.Add(1) - 1) {
 				mi := &m.mirrors[i]
-				m.mirrorHoldings(mi, results[mi.Name], objects[mi.Name], hexes, cols)
+				m.mirrorHoldings(mi, results[mi.Name], objects[mi.Name], &sn, cols)
 			}
 		})
 	}
@@ -176,9 +177,16 @@ func (m *Map) addHoldings(results map[string]*store.MirrorResult, objects map[st
 	parallel((len(m.paths)+63)/64, func(lo, hi int) { m.transpose(cols, lo, hi) })
 }
 
+// A seen holds, per object, the path and hash strings one worker compares
+// states with: the map's own at first, then the last state's found equal.
+// A store interns the strings of its states, so the states of the next
+// mirrors hold the very same strings, and comparing them is a pointer
+// comparison rather than a read of both strings.
+type seen struct{ paths, sums []string }
+
 // mirrorHoldings sets, in cols, the bits of the objects mi's access points
 // were verified to hold. It writes only the columns of mi's slots.
-func (m *Map) mirrorHoldings(mi *Mirror, res *store.MirrorResult, states []store.ObjectState, hexes []string, cols [][]uint64) {
+func (m *Map) mirrorHoldings(mi *Mirror, res *store.MirrorResult, states []store.ObjectState, sn *seen, cols [][]uint64) {
 	var slot [4]int // by kind code; -1: no results at the access point's URL
 	for i := range slot {
 		slot[i] = -1
@@ -197,13 +205,14 @@ func (m *Map) mirrorHoldings(mi *Mirror, res *store.MirrorResult, states []store
 			continue
 		}
 		j := next
-		if j >= len(m.paths) || m.paths[j] != st.Path {
+		if j >= len(m.paths) || sn.paths[j] != st.Path {
 			if j = m.index.find(m.paths, st.Path); j < 0 {
 				continue
 			}
 		}
-		next = j + 1
-		if f := &m.files[j]; st.Record == f.record && st.Size == f.size && st.SHA256 == hexes[j] {
+		sn.paths[j], next = st.Path, j+1
+		if f := &m.files[j]; st.Record == f.record && st.Size == f.size && st.SHA256 == sn.sums[j] {
+			sn.sums[j] = st.SHA256
 			cols[s][j>>6] |= 1 << (j & 63)
 		}
 	}
