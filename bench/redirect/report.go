@@ -44,6 +44,9 @@ func report(w io.Writer, cfg config, f figures) {
 	line("edge startup, as it logs it", f.loggedStartup, "", "")
 	line("edge RSS when ready", mb(f.rssReady), "< 150 MB", met(f.rssReady < goalRSS))
 	line("edge RSS after load (peak)", fmt.Sprintf("%s (%s)", mb(f.rssAfter), mb(f.hwm)), "< 150 MB", met(f.hwm < goalRSS))
+	if len(f.loads) == 0 {
+		return
+	}
 	fmt.Fprintf(w, "\nload (wrk -t%d, median of %d runs of %v per server; req/s range in brackets;\n%s):\n",
 		cfg.threads, cfg.rounds, cfg.duration, f.pinning)
 	fmt.Fprintf(w, "%6s  %-10s %8s %17s %9s %9s %9s   %s\n", "conns", "server", "req/s", "(min-max)", "p50", "p99", "cpu/req", "")

@@ -43,9 +43,12 @@ func makeWorld(cfg config) (*availtest.World, error) {
 		return nil, err
 	}
 	entries := liveEntries(w)
-	hexes := make([]string, len(entries))
+	// One copy of each path and hash apart from the log's, shared by every
+	// mirror's states, as a store returns them (it interns their strings):
+	// comparing them with the log's costs what it would in the hub.
+	strs := make([]objectStrings, len(entries))
 	for i, e := range entries {
-		hexes[i] = hex.EncodeToString(e.SHA256[:])
+		strs[i] = objectStrings{path: strings.Clone(e.Path), sha256: hex.EncodeToString(e.SHA256[:])}
 	}
 	cc := countries()
 	for i := 0; i < cfg.mirrors; i++ {
@@ -56,7 +59,7 @@ func makeWorld(cfg config) (*availtest.World, error) {
 		if i%2 == 0 {
 			m.HTTP = fmt.Sprintf("http://m%02d.example.net/pub/", i)
 		}
-		addMirror(w, m, i, entries, hexes, rng)
+		addMirror(w, m, i, entries, strs, rng)
 	}
 	return w, nil
 }
@@ -70,7 +73,10 @@ func liveEntries(w *availtest.World) []*journal.Entry {
 	return out
 }
 
-func addMirror(w *availtest.World, m pconfig.Mirror, i int, entries []*journal.Entry, hexes []string, rng *rand.Rand) {
+// objectStrings are the strings of an object's states.
+type objectStrings struct{ path, sha256 string }
+
+func addMirror(w *availtest.World, m pconfig.Mirror, i int, entries []*journal.Entry, strs []objectStrings, rng *rand.Rand) {
 	switch i {
 	case 7:
 		defer func() {
@@ -89,10 +95,8 @@ func addMirror(w *availtest.World, m pconfig.Mirror, i int, entries []*journal.E
 			if rng.IntN(100) < 2 {
 				continue
 			}
-			// Fresh strings, as a store returns them: comparing them with
-			// the log's costs what it would in the hub.
-			states = append(states, store.ObjectState{Mirror: m.Name, Access: string(a.Kind), Path: strings.Clone(e.Path),
-				Record: e.Index, SHA256: strings.Clone(hexes[j]), Size: e.Size, SizeChecked: checked, HashChecked: checked, OK: true})
+			states = append(states, store.ObjectState{Mirror: m.Name, Access: string(a.Kind), Path: strs[j].path,
+				Record: e.Index, SHA256: strs[j].sha256, Size: e.Size, SizeChecked: checked, HashChecked: checked, OK: true})
 		}
 		w.Objects[m.Name] = append(w.Objects[m.Name], states...)
 	}
