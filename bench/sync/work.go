@@ -21,6 +21,7 @@ type workspace struct {
 	pristine string // the generated tree, reused with -keep
 	stamp    string // describes pristine once it is complete
 	run      string // this run's origin, mirrors, keys and binary
+	previous string // the previous run's area, removed after this run
 	origin   string
 	pandoM   string // the mirror pando syncs
 	rsyncM   string // the mirror rsync syncs
@@ -29,7 +30,12 @@ type workspace struct {
 }
 
 // newWorkspace lays out a workspace in keep, or in a new temporary directory
-// when keep is empty. A previous run's area in keep is removed first.
+// when keep is empty. A previous run's area in keep is moved aside and
+// removed only when this run is over: deleting its 150,000 files just before
+// the timed steps would leave the file system busy with them (ext4 without
+// a journal skips recently freed inodes, rescanning them at every file it
+// creates for about a minute), slowing whichever program happens to create
+// files in the same block groups.
 func newWorkspace(keep string) (*workspace, error) {
 	w := &workspace{base: keep}
 	if keep == "" {
@@ -46,8 +52,12 @@ func newWorkspace(keep string) (*workspace, error) {
 	w.pandoM = filepath.Join(w.run, "mirror-pando")
 	w.rsyncM = filepath.Join(w.run, "mirror-rsync")
 	w.key = filepath.Join(w.run, "origin-key")
-	if err := os.RemoveAll(w.run); err != nil {
-		return nil, fmt.Errorf("workspace: clearing the previous run: %w", err)
+	w.previous = filepath.Join(w.base, "run.previous")
+	if err := os.RemoveAll(w.previous); err != nil { // left by an interrupted run
+		return nil, fmt.Errorf("workspace: clearing an earlier run: %w", err)
+	}
+	if err := os.Rename(w.run, w.previous); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("workspace: moving the previous run aside: %w", err)
 	}
 	if err := os.MkdirAll(w.run, 0o755); err != nil {
 		return nil, fmt.Errorf("workspace: %w", err)
@@ -55,10 +65,11 @@ func newWorkspace(keep string) (*workspace, error) {
 	return w, nil
 }
 
-// close removes a temporary workspace; a kept one stays for inspection.
+// close removes a temporary workspace; a kept one stays for inspection,
+// without the previous run's area.
 func (w *workspace) close() error {
 	if !w.temp {
-		return nil
+		return os.RemoveAll(w.previous)
 	}
 	return os.RemoveAll(w.base)
 }
