@@ -207,7 +207,11 @@ func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Check
 			suspect[f.Path] = true
 		}
 	}
-	p := makePlan(old.State, next.State, old.N(), suspect) // next extends old
+	changed, err := changedPaths(old, next)
+	if err != nil {
+		return *res, err
+	}
+	p := makePlan(old.State, next.State, changed, suspect)
 	p.remove = append(p.remove, leftovers(pending, old.State, next.State)...)
 	if err := stageAndInstall(ctx, opts, res, p, pending, src, old, next, upSigned); err != nil {
 		return *res, err

@@ -1,8 +1,9 @@
 package mirror
 
 import (
+	"bytes"
 	"encoding/hex"
-	"sort"
+	"slices"
 
 	"github.com/pando-mirror/pando/internal/journal"
 	"github.com/pando-mirror/pando/internal/logdir"
@@ -27,47 +28,84 @@ type blob struct {
 func (b blob) hex() string { return hex.EncodeToString(b.sha[:]) }
 
 // makePlan compares the state the tree holds (have) with the one it must
-// reach (want). When want's first since records are have's (want extends
-// have by the records from since on), the entries those records last set
-// are the same in both and are not compared again, so the work grows with
-// the change rather than with the tree; since 0 compares everything. Paths
-// in suspect may not hold what have says (an interrupted run was replacing
-// them) and are always installed again. Bytes that some unsuspected local
-// file already holds are copied from it, not fetched.
-func makePlan(have, want *journal.State, since int64, suspect map[string]bool) plan {
-	var changed []*journal.Entry
-	for w := range want.Entries() {
-		if w.Index < since && !suspect[w.Path] {
-			continue
-		}
-		if h, ok := have.Lookup(w.Path); ok && !suspect[w.Path] && sameContent(h.Record, w.Record) {
-			continue
-		}
-		changed = append(changed, w)
-	}
-	sort.Slice(changed, func(i, j int) bool { return changed[i].Path < changed[j].Path })
+// reach (want). When want extends have by records that name only the paths
+// in changed, those paths are the only ones compared (with the suspect
+// ones), so the work grows with the change rather than with the tree; a nil
+// changed compares every path. Paths in suspect may not hold what have says
+// (an interrupted run was replacing them) and are always installed again.
+// Bytes that some unsuspected local file already holds are copied from it,
+// not fetched.
+func makePlan(have, want *journal.State, changed []string, suspect map[string]bool) plan {
 	var p plan
 	index := make(map[[32]byte]int)
-	for _, w := range changed {
-		p.install = append(p.install, w.Record)
-		if w.Kind != journal.File {
-			continue
+	for _, path := range candidates(have, want, changed, suspect) {
+		w, live := want.Lookup(path)
+		h, had := have.Lookup(path)
+		switch {
+		case !live && had:
+			p.remove = append(p.remove, path)
+		case !live:
+		case had && !suspect[path] && sameContent(h.Record, w.Record):
+		default:
+			p.install = append(p.install, w.Record)
+			if w.Kind != journal.File {
+				continue
+			}
+			if i, ok := index[w.SHA256]; ok {
+				p.blobs[i].uses++
+				continue
+			}
+			index[w.SHA256] = len(p.blobs)
+			p.blobs = append(p.blobs, blob{sha: w.SHA256, size: w.Size, from: path, uses: 1})
 		}
-		if i, ok := index[w.SHA256]; ok {
-			p.blobs[i].uses++
-			continue
-		}
-		index[w.SHA256] = len(p.blobs)
-		p.blobs = append(p.blobs, blob{sha: w.SHA256, size: w.Size, from: w.Path, uses: 1})
 	}
-	for h := range have.Entries() {
-		if _, ok := want.Lookup(h.Path); !ok {
-			p.remove = append(p.remove, h.Path)
-		}
-	}
-	sort.Strings(p.remove)
 	p.findLocal(have, index, suspect)
 	return p
+}
+
+// candidates returns, in sorted order without repeats, the paths makePlan
+// must compare: changed and suspect ones, or every path of have and want
+// when changed is nil.
+func candidates(have, want *journal.State, changed []string, suspect map[string]bool) []string {
+	var out []string
+	if changed == nil {
+		for _, s := range []*journal.State{have, want} {
+			for e := range s.Entries() {
+				out = append(out, e.Path)
+			}
+		}
+	} else {
+		out = append(out, changed...)
+	}
+	for path := range suspect {
+		out = append(out, path)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// changedPaths returns the paths named by the records next adds to old, or
+// nil (compare every path) when next does not extend old.
+func changedPaths(old, next *logdir.Log) ([]string, error) {
+	if !bytes.HasPrefix(next.Journal, old.Journal) {
+		return nil, nil
+	}
+	return tailPaths(next.Journal[len(old.Journal):])
+}
+
+// tailPaths returns the paths named by the record lines in tail.
+func tailPaths(tail []byte) ([]string, error) {
+	out := []string{}
+	for len(tail) > 0 {
+		line, rest, _ := bytes.Cut(tail, []byte{'\n'})
+		r, err := journal.ParseLine(line)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r.Path)
+		tail = rest
+	}
+	return out, nil
 }
 
 // findLocal gives every blob that an unsuspected file of have already holds

@@ -34,7 +34,7 @@ func paths(rs []journal.Record) []string {
 func TestMakePlan(t *testing.T) {
 	have := state(t, file("a", 1), file("b", 2), file("c", 3))
 	want := state(t, file("a", 1), file("b", 9), file("d", 3), file("e", 7), file("f", 7))
-	p := makePlan(have, want, 0, nil)
+	p := makePlan(have, want, nil, nil)
 	if got := paths(p.install); !reflect.DeepEqual(got, []string{"b", "d", "e", "f"}) {
 		t.Errorf("install = %v, want b (changed), d (new), e and f (new, same bytes)", got)
 	}
@@ -57,7 +57,7 @@ func TestMakePlan(t *testing.T) {
 
 	// A path an interrupted run was replacing is installed again even though
 	// the log says it already holds the right bytes, and is never a source.
-	p = makePlan(have, have, 0, map[string]bool{"a": true})
+	p = makePlan(have, have, nil, map[string]bool{"a": true})
 	if got := paths(p.install); !reflect.DeepEqual(got, []string{"a"}) || p.blobs[0].local != "" {
 		t.Errorf("suspect a: install %v, blob %+v", got, p.blobs)
 	}
@@ -79,27 +79,34 @@ func TestLeftovers(t *testing.T) {
 	}
 }
 
-// TestMakePlanSince: planning over only the records after the old state's
+// TestMakePlanChanged: planning over only the paths the new records name
 // gives the plan that comparing every path gives.
-func TestMakePlanSince(t *testing.T) {
+func TestMakePlanChanged(t *testing.T) {
 	recs := []journal.Record{file("a", 1), file("b", 2), file("c", 3), file("d/x", 4)}
-	have := state(t, recs...)
-	more := append(recs,
+	more := []journal.Record{
 		file("b", 9), // changed
 		journal.Record{Kind: journal.Remove, Path: "c"}, // removed
 		file("e", 3), // new, bytes of c
 		journal.Record{Kind: journal.Remove, Path: "d/x"},
 		file("d", 4), // a directory becomes a file
 		file("a", 1), // re-published unchanged
-	)
-	want := state(t, more...)
+	}
+	have, want := state(t, recs...), state(t, append(recs, more...)...)
+	var tail []byte
+	for _, r := range more {
+		tail, _ = journal.AppendLine(tail, &r)
+	}
+	changed, err := tailPaths(tail)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, suspect := range []map[string]bool{nil, {"a": true}} {
-		full, part := makePlan(have, want, 0, suspect), makePlan(have, want, have.N, suspect)
+		full, part := makePlan(have, want, nil, suspect), makePlan(have, want, changed, suspect)
 		if !reflect.DeepEqual(full, part) {
-			t.Errorf("suspect %v: plan since %d\n%+v\nwant\n%+v", suspect, have.N, part, full)
+			t.Errorf("suspect %v: plan over %v\n%+v\nwant\n%+v", suspect, changed, part, full)
 		}
 	}
-	p := makePlan(have, want, have.N, nil)
+	p := makePlan(have, want, changed, nil)
 	if got := paths(p.install); !reflect.DeepEqual(got, []string{"b", "d", "e"}) {
 		t.Errorf("install %v, want [b d e]", got)
 	}

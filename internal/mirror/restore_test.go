@@ -376,7 +376,7 @@ func TestRestoreLocateRotates(t *testing.T) {
 	if err := r.findHoldings(); err != nil {
 		t.Fatal(err)
 	}
-	p := makePlan(journal.NewState(), v2.State, 0, nil)
+	p := makePlan(journal.NewState(), v2.State, nil, nil)
 	r.order = make(map[[32]byte]int)
 	for i, b := range p.blobs {
 		r.order[b.sha] = i

@@ -128,7 +128,11 @@ func (r *restoreRun) restoreTree(ctx context.Context) error {
 			suspect[f.Path] = true
 		}
 	}
-	p := makePlan(r.base.State, r.next.State, r.base.N(), suspect) // next extends base
+	changed, err := changedPaths(r.base, r.next)
+	if err != nil {
+		return err
+	}
+	p := makePlan(r.base.State, r.next.State, changed, suspect)
 	p.remove = append(p.remove, leftovers(pending, r.base.State, r.next.State)...)
 	reuseInPlace(root, &p)
 	errs, err := r.stage(ctx, p)
