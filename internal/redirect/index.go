@@ -34,6 +34,12 @@ type entry struct {
 	point     geo.Point // valid if coords
 }
 
+// newEntry returns the entry of mirror i, mi, without access points.
+func newEntry(i int, mi *availability.Mirror) entry {
+	return entry{mirror: int32(i), weight: float64(mi.Weight), country: mi.Country,
+		continent: mi.Continent, asn: mi.ASN, coords: mi.HasCoords, point: geo.NewPoint(mi.Lat, mi.Lon)}
+}
+
 func schemeIndex(scheme string) int {
 	if scheme == "https" {
 		return 1
@@ -56,8 +62,7 @@ func newIndex(m *availability.Map, allowInsecure, cached bool) *index {
 			continue
 		}
 		for si, scheme := range []string{"http", "https"} {
-			e := entry{mirror: int32(i), weight: float64(mi.Weight), country: mi.Country,
-				continent: mi.Continent, asn: mi.ASN, coords: mi.HasCoords, point: geo.NewPoint(mi.Lat, mi.Lon)}
+			e := newEntry(i, mi)
 			for _, want := range preference(scheme) {
 				for j, a := range mi.Access {
 					if a.Kind == want && a.Reachable && (scheme == "http" || a.Kind == config.AccessHTTPS || allowInsecure) {

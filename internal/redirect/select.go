@@ -135,15 +135,22 @@ func Select(m *availability.Map, obj availability.Object, client geo.Location, s
 // in a weighted random order.
 func rank(ix *index, obj availability.Object, client geo.Location, scheme string, opts SelectOptions, k int, dst []cand) []cand {
 	si := schemeIndex(scheme)
-	ents, p := ix.schemes[si], ix.plan(si, client)
-	width := opts.DistanceBand
-	if width <= 0 {
-		width = DefaultDistanceBand
-	}
+	start := len(dst)
+	dst = gather(ix.schemes[si], ix.plan(si, client), func(e *entry) int { return e.holding(obj) }, opts.bandWidth(), k, dst)
+	cs := dst[start:]
+	shuffleGroups(cs, k, opts.Rand)
+	return dst[:start+min(k, len(cs))]
+}
+
+// gather appends to dst, in the order of plan p, the entries of ents that
+// can take the request (access returns the index in the entry's access
+// points of the one to use, or -1), with their distance bands, up to the
+// end of the group the k-th comes from.
+func gather(ents []entry, p *plan, access func(*entry) int, width float64, k int, dst []cand) []cand {
 	start, nearest := len(dst), -1.0
 	for _, pe := range p.order {
 		e := &ents[pe.entry]
-		a := e.holding(obj)
+		a := access(e)
 		if a < 0 {
 			continue
 		}
@@ -154,14 +161,20 @@ func rank(ix *index, obj availability.Object, client geo.Location, scheme string
 			}
 			c.band = int32((c.dist - nearest) / width)
 		}
-		if n := len(dst) - start; n >= k && !sameGroup(dst[len(dst)-1], c) {
+		if len(dst)-start >= k && !sameGroup(dst[len(dst)-1], c) {
 			break
 		}
 		dst = append(dst, c)
 	}
-	cs := dst[start:]
-	shuffleGroups(cs, k, opts.Rand)
-	return dst[:start+min(k, len(cs))]
+	return dst
+}
+
+// bandWidth is the width of the distance bands, in km.
+func (o SelectOptions) bandWidth() float64 {
+	if o.DistanceBand <= 0 {
+		return DefaultDistanceBand
+	}
+	return o.DistanceBand
 }
 
 // sameGroup reports whether a and b share a tier and, in TierDistance, a
