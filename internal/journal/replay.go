@@ -80,8 +80,13 @@ func Rebuild(n int64, entries []Entry) (*State, error) {
 		if err := CheckPath(e.Path); err != nil {
 			return nil, err
 		}
-		if err := s.put(e); err != nil {
-			return nil, err
+		s.entries[e.Path] = e
+		s.forDirs(e.Path, func(d string) { s.dirs[d]++ })
+	}
+	// A live path below another is the same as a directory that is live.
+	for d := range s.dirs {
+		if e, ok := s.entries[d]; ok {
+			return nil, fmt.Errorf("%s %q: path is a directory of other live paths", e.Kind, d)
 		}
 	}
 	return s, nil

@@ -130,6 +130,7 @@ func decodeSnapshot(data []byte) (*snapshot, error) {
 	}
 	if r.err == nil {
 		s.entries = make([]journal.Entry, count)
+		r.text = string(r.b)
 	}
 	for i := range s.entries {
 		s.entries[i] = r.entry(s.n)
@@ -145,8 +146,11 @@ func decodeSnapshot(data []byte) (*snapshot, error) {
 
 // A snapReader reads a snapshot's fields; the first error sticks.
 type snapReader struct {
-	b   []byte
-	err error
+	b []byte
+	// text, when set, holds the bytes b ends with, so that strings are
+	// slices of one allocation rather than one allocation each.
+	text string
+	err  error
 }
 
 func (r *snapReader) fail(what string) {
@@ -178,7 +182,13 @@ func (r *snapReader) bytes(n int) []byte {
 }
 
 func (r *snapReader) string() string {
-	return string(r.bytes(int(r.int(journal.MaxPathLen))))
+	n := int(r.int(journal.MaxPathLen))
+	off := len(r.text) - len(r.b)
+	b := r.bytes(n)
+	if r.err != nil || off < 0 {
+		return string(b)
+	}
+	return r.text[off : off+n]
 }
 
 func (r *snapReader) entry(n int64) journal.Entry {

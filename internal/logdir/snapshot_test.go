@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"os"
 	"testing"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // sameState fails the test unless got and want hold the same entries.
@@ -201,4 +203,27 @@ func FuzzDecodeSnapshot(f *testing.F) {
 			t.Fatalf("accepted %d entries of %d records, %d hashes", len(snap.entries), snap.n, len(snap.hashes))
 		}
 	})
+}
+
+// BenchmarkLoad compares a Load from a snapshot with a full replay, on a
+// log of the size of a large repository.
+func BenchmarkLoad(b *testing.B) {
+	s, v := newKey(b)
+	root := b.TempDir()
+	l, signed := extend(b, Empty(origin), recordLines(b, 0, 100000), s, 1700001000)
+	if err := Commit(root, Empty(origin), l, signed); err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []struct {
+		name string
+		load func(string, note.Verifier) (*Log, error)
+	}{{"snapshot", Load}, {"full", LoadFull}} {
+		b.Run(mode.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := mode.load(root, v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
