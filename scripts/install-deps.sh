@@ -8,8 +8,9 @@ need="rsync:rsync curl:curl chromium:chromium aria2c:aria2 mvn:maven wrk:wrk dig
 # Debian packages with no command of their own, checked with dpkg -s
 # (junit4: Debian's maven-dependency-plugin needs junit:junit:4.x at run time
 # but its package does not pull it in; fonts-dejavu-core: text in Chromium
-# screenshots of the status pages)
-pkgs="python3-pyftpdlib libmaven-dependency-plugin-java junit4 fonts-dejavu-core"
+# screenshots of the status pages; postgresql: the server binaries the
+# PostgreSQL store's tests start a throw-away cluster with)
+pkgs="python3-pyftpdlib libmaven-dependency-plugin-java junit4 fonts-dejavu-core postgresql"
 
 missing=""
 for pair in $need; do

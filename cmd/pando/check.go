@@ -110,6 +110,8 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	switch cfg.Store.Driver {
 	case "sqlite":
 		return store.OpenSQLite(ctx, cfg.Store.Path)
+	case "postgres":
+		return store.OpenPostgres(ctx, cfg.Store.DSN)
 	}
 	return nil, usagef("%s: store driver %q is not supported by this build", cfg.File, cfg.Store.Driver)
 }

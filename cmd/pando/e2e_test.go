@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pando-mirror/pando/internal/store/pgtest"
 )
 
 // These tests run the real pando binary, as an operator would, against real
@@ -23,7 +25,9 @@ var pandoBin string
 func TestMain(m *testing.M) {
 	if bin := os.Getenv("PANDO_TEST_BIN"); bin != "" { // a prebuilt binary, for repeated runs
 		pandoBin = bin
-		os.Exit(m.Run())
+		code := m.Run()
+		pgtest.Stop()
+		os.Exit(code)
 	}
 	dir, err := os.MkdirTemp("", "pando-bin-")
 	if err != nil {
@@ -38,6 +42,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

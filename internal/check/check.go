@@ -12,6 +12,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -105,6 +106,10 @@ type MirrorReport struct {
 	Complete   float64        `json:"complete"`
 	Problems   []Problem      `json:"problems"`
 	Access     []AccessReport `json:"access"`
+	// Superseded is set when another checker sharing the store recorded
+	// this mirror in a later pass first: that newer result is kept, and
+	// this one is only reported.
+	Superseded bool `json:"superseded,omitempty"`
 }
 
 // AccessReport is one access point's health.
@@ -176,10 +181,14 @@ func Pass(ctx context.Context, st store.Store, origin *logdir.Log, originURL str
 				return err
 			}
 			mr, res := checkMirror(gctx, m, exp, prev[m.Name], states, opts)
-			rep.Mirrors[i] = mr
 			mu.Lock()
 			defer mu.Unlock()
-			return st.RecordMirror(gctx, id, res)
+			err = st.RecordMirror(gctx, id, res)
+			if errors.Is(err, store.ErrOldPass) {
+				mr.Superseded, err = true, nil
+			}
+			rep.Mirrors[i] = mr
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {

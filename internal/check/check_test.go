@@ -377,3 +377,51 @@ func TestHashBudgetRollsOverPasses(t *testing.T) {
 		t.Errorf("after three passes, hashed %v; want every object hashed at least once", hashed)
 	}
 }
+
+// racingStore is a store shared with another checker, which begins a pass
+// just after ours and records every mirror in it first.
+type racingStore struct {
+	*store.Memory
+	mirrors []string
+}
+
+func (s racingStore) BeginPass(ctx context.Context, started time.Time) (store.PassID, error) {
+	ours, err := s.Memory.BeginPass(ctx, started)
+	if err != nil {
+		return 0, err
+	}
+	theirs, err := s.Memory.BeginPass(ctx, started)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range s.mirrors {
+		if err := s.Memory.RecordMirror(ctx, theirs, store.MirrorResult{Mirror: m, Checked: started}); err != nil {
+			return 0, err
+		}
+	}
+	return ours, nil
+}
+
+// TestPassSupersededByAnotherChecker: a mirror another checker recorded in
+// a later pass keeps that result; this pass reports it as superseded and
+// does not fail.
+func TestPassSupersededByAnotherChecker(t *testing.T) {
+	w := newWorld(t)
+	w.publish(w.now.Add(-time.Hour), map[string]string{"a": "1111"})
+	w.mirror("http", "http://m/")
+	w.mirror("http", "http://other/")
+	st := racingStore{store.NewMemory(), []string{"m"}}
+	rep, err := Pass(context.Background(), st, w.log, "http://origin/", []config.Mirror{httpMirror("m"), httpMirror("other")}, w.opts())
+	if err != nil {
+		t.Fatalf("Pass beside another checker: %v", err)
+	}
+	if !rep.Mirrors[0].Superseded || rep.Mirrors[1].Superseded {
+		t.Errorf("superseded: m %v, other %v; want m only", rep.Mirrors[0].Superseded, rep.Mirrors[1].Superseded)
+	}
+	latest, _ := st.LatestResults(context.Background())
+	for _, r := range latest {
+		if want := map[string]store.PassID{"m": 2, "other": 1}[r.Mirror]; r.Pass != want {
+			t.Errorf("mirror %s: latest result from pass %d, want %d", r.Mirror, r.Pass, want)
+		}
+	}
+}

@@ -11,10 +11,12 @@ import (
 	"strings"
 )
 
-// migrations/NNNN_name.sql, applied in order of NNNN, each once. A released
-// migration is never edited: a change to the schema is a new file.
+// migrations/NNNN_name.sql for SQLite and migrations/postgres/NNNN_name.sql
+// for PostgreSQL, applied in order of NNNN, each once. A released migration
+// is never edited: a change to the schema is a new file, in both
+// directories, under the same name.
 //
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 type migration struct {
@@ -23,14 +25,14 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+func loadMigrations(dir string) ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, dir+"/*.sql")
 	if err != nil {
 		return nil, err
 	}
 	var ms []migration
 	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
+		base := strings.TrimPrefix(name, dir+"/")
 		num, _, _ := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if err != nil || v <= 0 {
@@ -52,18 +54,24 @@ func loadMigrations() ([]migration, error) {
 }
 
 // migrate brings the schema up to date in one transaction, so a failure
-// leaves it as it was and two processes opening the file at once apply
-// each migration only once.
-func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := loadMigrations()
+// leaves it as it was and two processes opening the database at once apply
+// each migration only once: SQLite's transaction takes the write lock at
+// once (see OpenSQLite), PostgreSQL's takes the dialect's lock first.
+func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+	ms, err := loadMigrations(d.migrations)
 	if err != nil {
 		return err
 	}
-	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: see OpenSQLite
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if d.migrateLock != "" {
+		if _, err := tx.ExecContext(ctx, d.migrateLock); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version INTEGER PRIMARY KEY,
 		name    TEXT NOT NULL

@@ -18,8 +18,24 @@ import (
 // open the same file; writers take turns, waiting up to busyTimeout.
 type SQLite struct {
 	db      *sql.DB
+	d       dialect
 	strings interner // of the object states read
 }
+
+// A dialect is what differs between the SQL databases the store runs on;
+// the statements themselves are the same (see postgres_conn.go).
+type dialect struct {
+	migrations  string           // the directory of its migrations
+	migrateLock string           // run first in the migration transaction
+	writeTx     *sql.TxOptions   // how a write transaction begins
+	retry       func(error) bool // whether a failed write transaction may be run again
+}
+
+var sqliteDialect = dialect{migrations: "migrations", retry: func(error) bool { return false }}
+
+// maxTxAttempts bounds how often a write transaction is run when the
+// database asks for it to be retried (PostgreSQL's serialization failures).
+const maxTxAttempts = 10
 
 const busyTimeout = 10 * time.Second
 
@@ -43,19 +59,27 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("sqlite database %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
-	if err := migrate(ctx, db); err != nil {
+	if err := migrate(ctx, db, sqliteDialect); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite database %s: %w", path, err)
 	}
-	return &SQLite{db: db}, nil
+	return &SQLite{db: db, d: sqliteDialect}, nil
 }
 
 // Close closes the database.
 func (s *SQLite) Close() error { return s.db.Close() }
 
-// write runs fn in a write transaction and commits it if fn succeeds.
+// write runs fn in a write transaction and commits it if fn succeeds. A
+// transaction the database refused to serialize with another is run again
+// from the start: fn must do nothing but through tx.
 func (s *SQLite) write(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.inTx(ctx, nil, fn)
+	for attempt := 1; ; attempt++ {
+		err := s.inTx(ctx, s.d.writeTx, fn)
+		if err == nil || attempt == maxTxAttempts || !s.d.retry(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * time.Millisecond)
+	}
 }
 
 // read runs fn in a read transaction, so it sees one consistent state.
@@ -122,10 +146,11 @@ func (s *SQLite) FinishPass(ctx context.Context, pass PassID, finished time.Time
 }
 
 func (s *SQLite) Passes(ctx context.Context, limit int) ([]Pass, error) {
-	if limit <= 0 {
-		limit = -1 // no limit
+	query, args := `SELECT id, started, finished FROM passes ORDER BY id DESC`, []any{}
+	if limit > 0 {
+		query, args = query+` LIMIT ?`, append(args, limit)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, started, finished FROM passes ORDER BY id DESC LIMIT ?`, limit)
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list passes: %w", err)
 	}

@@ -50,7 +50,7 @@ func putBatch(ctx context.Context, tx *sql.Tx, b StatBatch, rows []StatRow) (dup
 func putStatRows(ctx context.Context, tx *sql.Tx, rows []StatRow) error {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO stats_counts (day, path, mirror, country, source, downloads)
 		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (day, path, mirror, country, source) DO UPDATE SET downloads = downloads + excluded.downloads`)
+		ON CONFLICT (day, path, mirror, country, source) DO UPDATE SET downloads = stats_counts.downloads + excluded.downloads`)
 	if err != nil {
 		return err
 	}
@@ -93,17 +93,16 @@ func (s *SQLite) QueryStats(ctx context.Context, q StatsQuery) (StatsResult, err
 }
 
 func statRows(ctx context.Context, tx *sql.Tx, q StatsQuery) ([]StatRow, bool, error) {
-	limit := -1 // none
-	if q.Limit > 0 {
-		limit = q.Limit + 1
-	}
 	query, args := `SELECT day, path, mirror, country, source, downloads FROM stats_counts
 		WHERE day >= ? AND day <= ?`, []any{q.From, q.To}
 	if q.Path != "" {
 		query, args = query+` AND path = ?`, append(args, q.Path)
 	}
-	query += ` ORDER BY day, path, mirror, country, source LIMIT ?`
-	rows, err := tx.QueryContext(ctx, query, append(args, limit)...)
+	query += ` ORDER BY day, path, mirror, country, source`
+	if q.Limit > 0 {
+		query, args = query+` LIMIT ?`, append(args, q.Limit+1)
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, false, err
 	}

@@ -4,9 +4,11 @@
 // verified to hold, and a little cached origin state.
 //
 // The state is reached only through the Store interface; no SQL lives
-// outside this package. Implementations: OpenSQLite (embedded, the default)
-// and NewMemory (for tests and throw-away runs). The conformance suite in
-// package storetest runs against every implementation.
+// outside this package. Implementations: OpenSQLite (embedded, the
+// default), OpenPostgres (several hub or checker nodes sharing one state;
+// the same statements over a schema of its own) and NewMemory (for tests
+// and throw-away runs). The conformance suite in package storetest runs
+// against every implementation, PostgreSQL on a real server (pgtest).
 //
 // # Model
 //

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pando-mirror/pando/internal/store"
+	"github.com/pando-mirror/pando/internal/store/pgtest"
+)
+
+// TestCheckersAndHubShareAPostgresStore: two pando check processes (two
+// checker nodes) run at once against one PostgreSQL database, and a hub on
+// the same database then serves what they found.
+func TestCheckersAndHubShareAPostgresStore(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	roots := map[string]string{}
+	for _, name := range []string{"good", "tampered"} {
+		roots[name] = filepath.Join(n.dir, name)
+		if r := n.sync(t, n.url, roots[name]); r.code != 0 {
+			t.Fatalf("sync %s: %s", name, r.stderr)
+		}
+	}
+	data := readFile(t, roots["tampered"], "pool/a/alpha_1.0.tar.gz")
+	data[10] ^= 1
+	if err := os.WriteFile(filepath.Join(roots["tampered"], "pool/a/alpha_1.0.tar.gz"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dsn := pgtest.Shared(t).DSN(t)
+	var b strings.Builder
+	fmt.Fprintf(&b, "[origin]\nurl = %q\npubkey = %q\n\n[store]\ndriver = \"postgres\"\ndsn = %q\n\n[check]\ninterval = \"1h\"\ntimeout = \"5s\"\n\n", n.url, n.pub, dsn)
+	b.WriteString(mirrorTOML("good", "http", startServe(t, roots["good"])))
+	b.WriteString(mirrorTOML("tampered", "http", startServe(t, roots["tampered"])))
+	cfg := filepath.Join(n.dir, "hub.toml")
+	if err := os.WriteFile(cfg, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var wg sync.WaitGroup
+	results := make([]result, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() { defer wg.Done(); results[i] = pando(t, "check", "--config", cfg, "--json") }()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != 1 || !strings.Contains(r.stdout, `"kind":"hash"`) {
+			t.Fatalf("checker node %d: exit %d, want 1 naming the hash problem\nstdout: %s\nstderr: %s", i, r.code, r.stdout, r.stderr)
+		}
+	}
+	st, err := store.OpenPostgres(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	passes, err := st.Passes(t.Context(), 0)
+	if err != nil || len(passes) != 2 {
+		t.Fatalf("passes in the shared store = %v, %v; want one per checker", passes, err)
+	}
+
+	hub, _ := runHubProcess(t, cfg)
+	resp, err := http.Get(hub + "api/v1/mirrors/tampered")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m struct {
+		OK       bool `json:"ok"`
+		Problems []struct {
+			Kind string `json:"kind"`
+		} `json:"problems"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	if m.OK || len(m.Problems) == 0 || m.Problems[0].Kind != "hash" {
+		t.Errorf("the hub on the shared store says of the tampered mirror: %+v", m)
+	}
+	if passes, _ := st.Passes(t.Context(), 0); len(passes) < 3 {
+		t.Errorf("passes after the hub's first = %d, want the checkers' and the hub's", len(passes))
+	}
+}
