@@ -75,8 +75,12 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 
 // TestHubMetrics runs a hub over a good and a tampered mirror and checks
 // that /metrics reports the first pass and counts redirects as they happen.
-func TestHubMetrics(t *testing.T) {
-	n := newNetwork(t, sampleFiles)
+// goodAndTamperedHub syncs two mirrors of n, "good" and "tampered" (one
+// byte of pool/a/alpha_1.0.tar.gz changed), serves them, and writes a
+// hub.toml over them with storeTOML as its [store] table. It returns the
+// file's name.
+func goodAndTamperedHub(t *testing.T, n *network, storeTOML string) string {
+	t.Helper()
 	roots := map[string]string{}
 	for _, name := range []string{"good", "tampered"} {
 		roots[name] = filepath.Join(n.dir, name)
@@ -90,14 +94,19 @@ func TestHubMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "[origin]\nurl = %q\npubkey = %q\n\n[store]\npath = \"hub.db\"\n\n[check]\ninterval = \"1h\"\ntimeout = \"5s\"\n\n", n.url, n.pub)
+	fmt.Fprintf(&b, "[origin]\nurl = %q\npubkey = %q\n\n[store]\n%s\n\n[check]\ninterval = \"1h\"\ntimeout = \"5s\"\n\n", n.url, n.pub, storeTOML)
 	b.WriteString(mirrorTOML("good", "http", startServe(t, roots["good"])))
 	b.WriteString(mirrorTOML("tampered", "http", startServe(t, roots["tampered"])))
 	cfg := filepath.Join(n.dir, "hub.toml")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	hub, _ := runHubProcess(t, cfg)
+	return cfg
+}
+
+func TestHubMetrics(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	hub, _ := runHubProcess(t, goodAndTamperedHub(t, n, `path = "hub.db"`))
 
 	before := scrape(t, hub)
 	checkPassMetrics(t, before)

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,27 +18,8 @@ import (
 // the same database then serves what they found.
 func TestCheckersAndHubShareAPostgresStore(t *testing.T) {
 	n := newNetwork(t, sampleFiles)
-	roots := map[string]string{}
-	for _, name := range []string{"good", "tampered"} {
-		roots[name] = filepath.Join(n.dir, name)
-		if r := n.sync(t, n.url, roots[name]); r.code != 0 {
-			t.Fatalf("sync %s: %s", name, r.stderr)
-		}
-	}
-	data := readFile(t, roots["tampered"], "pool/a/alpha_1.0.tar.gz")
-	data[10] ^= 1
-	if err := os.WriteFile(filepath.Join(roots["tampered"], "pool/a/alpha_1.0.tar.gz"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	dsn := pgtest.Shared(t).DSN(t)
-	var b strings.Builder
-	fmt.Fprintf(&b, "[origin]\nurl = %q\npubkey = %q\n\n[store]\ndriver = \"postgres\"\ndsn = %q\n\n[check]\ninterval = \"1h\"\ntimeout = \"5s\"\n\n", n.url, n.pub, dsn)
-	b.WriteString(mirrorTOML("good", "http", startServe(t, roots["good"])))
-	b.WriteString(mirrorTOML("tampered", "http", startServe(t, roots["tampered"])))
-	cfg := filepath.Join(n.dir, "hub.toml")
-	if err := os.WriteFile(cfg, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := goodAndTamperedHub(t, n, fmt.Sprintf("driver = \"postgres\"\ndsn = %q", dsn))
 
 	var wg sync.WaitGroup
 	results := make([]result, 2)
