@@ -49,12 +49,12 @@ func Open(name string, max int64) (*File, error) {
 func openAppend(name string) (*os.File, int64, error) {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
-		return nil, 0, fmt.Errorf("log file: %w", err)
+		return nil, 0, err // names the file
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, 0, fmt.Errorf("log file: %w", err)
+		return nil, 0, err
 	}
 	return f, fi.Size(), nil
 }

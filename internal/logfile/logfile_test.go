@@ -125,8 +125,8 @@ func TestLogFileAppendsToExisting(t *testing.T) {
 	if string(b) != "old\nnew!\n" {
 		t.Errorf("rotated file = %q, want the old line kept and the new appended", b)
 	}
-	if _, err := Open(filepath.Join(name, "sub", "x"), 0); err == nil || !strings.Contains(err.Error(), "log file") {
-		t.Errorf("opening a log below a file: %v, want an error naming the log file", err)
+	if _, err := Open(filepath.Join(name, "sub", "x"), 0); err == nil || !strings.Contains(err.Error(), filepath.Join(name, "sub", "x")) {
+		t.Errorf("opening a log below a file: %v, want an error naming it", err)
 	}
 }
 
