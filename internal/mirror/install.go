@@ -10,8 +10,11 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
 	"github.com/pando-mirror/pando/internal/journal"
@@ -26,16 +29,25 @@ type installer struct {
 	root    *os.Root
 	rootDir string
 	staging string // slash path of the staging area, relative to the root
-	uses    map[[32]byte]int
 	// linkTimes gives each symlink its record's modification time, so that
 	// a publish on the tree sees it unchanged (restore sets it).
 	linkTimes bool
 
 	stagingDir *os.File // open during install
-	dirs       *dirWalker
+	mu         sync.Mutex
+	uses       map[[32]byte]int // install paths still to come per blob
+	links      atomic.Int64     // symlinks made, for their staging names
 }
 
-// install puts every record of p in place, in path order.
+// installWorkers is how many runs of consecutive installs go on at once,
+// so that a rename waiting for the disk (to free the blocks of the file it
+// replaces) does not hold up the others.
+const installWorkers = 8
+
+// install puts every record of p in place. The records are cut into a few
+// runs of consecutive paths, installed side by side, each in path order.
+// Records of one state never get in each other's way (no path of a state
+// lies below another), so the runs need no order between them.
 func (in *installer) install(p plan) error {
 	in.uses = make(map[[32]byte]int)
 	for _, b := range p.blobs {
@@ -46,20 +58,52 @@ func (in *installer) install(p plan) error {
 		return err
 	}
 	defer in.stagingDir.Close()
-	if in.dirs, err = newDirWalker(in.root); err != nil {
+	var g errgroup.Group
+	var failed atomic.Bool
+	n := len(p.install)
+	for k := range installWorkers {
+		run := p.install[k*n/installWorkers : (k+1)*n/installWorkers]
+		g.Go(func() error {
+			err := in.installRun(run, &failed)
+			if err != nil {
+				failed.Store(true)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return err
 	}
-	defer in.dirs.close()
-	dirs := map[string]bool{in.staging: true}
-	for _, r := range p.install {
-		dirs[path.Dir(r.Path)] = true
-		if err := in.installOne(r); err != nil {
+	return in.durable(p)
+}
+
+// installRun installs records in order, until one fails or another run has.
+func (in *installer) installRun(records []journal.Record, failed *atomic.Bool) error {
+	w, err := newDirWalker(in.root)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	for _, r := range records {
+		if failed.Load() {
+			return nil
+		}
+		if err := in.installOne(w, r); err != nil {
 			return fmt.Errorf("install %s: %w", r.Path, err)
 		}
 	}
-	// Every rename durable before the checkpoint that covers it.
+	return nil
+}
+
+// durable makes every rename of p durable, before the checkpoint that
+// covers them is written.
+func (in *installer) durable(p plan) error {
 	if !syncEachBelow(len(p.install)) {
 		return safefile.SyncFS(in.rootDir)
+	}
+	dirs := map[string]bool{in.staging: true}
+	for _, r := range p.install {
+		dirs[path.Dir(r.Path)] = true
 	}
 	for d := range dirs {
 		if err := safefile.SyncDir(filepath.Join(in.rootDir, filepath.FromSlash(d))); err != nil {
@@ -71,7 +115,7 @@ func (in *installer) install(p plan) error {
 
 // installOne prepares r's file or link in the staging area and renames it
 // to r.Path.
-func (in *installer) installOne(r journal.Record) error {
+func (in *installer) installOne(w *dirWalker, r journal.Record) error {
 	var name string
 	var err error
 	if r.Kind == journal.Symlink {
@@ -82,7 +126,7 @@ func (in *installer) installOne(r journal.Record) error {
 	if err != nil {
 		return err
 	}
-	return in.renameInto(name, r.Path)
+	return in.renameInto(w, name, r.Path)
 }
 
 // file readies the staged blob for r (or a copy, when another path still
@@ -90,9 +134,12 @@ func (in *installer) installOne(r journal.Record) error {
 // the staging area.
 func (in *installer) file(r journal.Record) (string, error) {
 	name := hex.EncodeToString(r.SHA256[:])
+	in.mu.Lock()
 	in.uses[r.SHA256]--
-	if in.uses[r.SHA256] > 0 {
-		tmp := name + ".copy"
+	left := in.uses[r.SHA256]
+	in.mu.Unlock()
+	if left > 0 { // the last user takes the blob itself
+		tmp := name + ".copy-" + strconv.Itoa(left)
 		if err := in.copyFile(name, tmp); err != nil {
 			return "", err
 		}
@@ -111,7 +158,7 @@ func (in *installer) file(r journal.Record) (string, error) {
 
 // symlink makes r's link in the staging area and returns its name there.
 func (in *installer) symlink(r journal.Record) (string, error) {
-	name := "link-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	name := "link-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.FormatInt(in.links.Add(1), 10)
 	sd := int(in.stagingDir.Fd())
 	if err := unix.Symlinkat(r.Target, sd, name); err != nil {
 		return "", &fs.PathError{Op: "symlink", Path: name, Err: err}
@@ -129,8 +176,8 @@ func (in *installer) symlink(r journal.Record) (string, error) {
 // directory in p's way belongs to the old state (the journal's replay
 // guarantees a file and a directory never share a path in one state) and
 // is removed.
-func (in *installer) renameInto(name, p string) error {
-	dd, err := in.dirs.open(path.Dir(p))
+func (in *installer) renameInto(w *dirWalker, name, p string) error {
+	dd, err := w.open(path.Dir(p))
 	if err != nil {
 		return err
 	}
