@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/pando-mirror/pando/internal/store"
 	"io"
 	"net"
 	"net/http"
@@ -367,6 +368,37 @@ func checkDemoAgentReports(t *testing.T, printed, hub string) {
 	}
 	if got.Total != 1 || len(got.Days) != 1 || got.Days[0].ByMirror["de-good"] != 1 {
 		t.Errorf("the hub counted %+v for %s, want the one download from de-good", got, file)
+	}
+}
+
+// TestHubPrunesHistory: a hub keeping one second of history forgets older
+// passes after each pass, and keeps each mirror's latest result.
+func TestHubPrunesHistory(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	cfg := goodAndTamperedHub(t, n, "path = \"hub.db\"\nkeep = \"1s\"", "300ms")
+	hub, _ := runHubProcess(t, cfg)
+	waitPasses(t, hub, 8, &serveOutput{})
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(n.dir, "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	passes, err := st.Passes(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At 300 ms a pass, one second holds about four; eight have run.
+	if len(passes) == 0 || len(passes) > 6 {
+		t.Errorf("passes kept after 8 with keep = 1s: %d", len(passes))
+	}
+	latest, err := st.LatestResults(t.Context())
+	if err != nil || len(latest) != 2 {
+		t.Fatalf("latest results after pruning: %v, %v", latest, err)
+	}
+	for _, r := range latest {
+		if r.Mirror == "tampered" && len(r.Problems) == 0 {
+			t.Errorf("the tampered mirror's current problems were pruned")
+		}
 	}
 }
 

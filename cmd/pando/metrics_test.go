@@ -77,9 +77,9 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 // that /metrics reports the first pass and counts redirects as they happen.
 // goodAndTamperedHub syncs two mirrors of n, "good" and "tampered" (one
 // byte of pool/a/alpha_1.0.tar.gz changed), serves them, and writes a
-// hub.toml over them with storeTOML as its [store] table. It returns the
-// file's name.
-func goodAndTamperedHub(t *testing.T, n *network, storeTOML string) string {
+// hub.toml over them with storeTOML as its [store] table and passes every
+// interval. It returns the file's name.
+func goodAndTamperedHub(t *testing.T, n *network, storeTOML, interval string) string {
 	t.Helper()
 	roots := map[string]string{}
 	for _, name := range []string{"good", "tampered"} {
@@ -94,7 +94,7 @@ func goodAndTamperedHub(t *testing.T, n *network, storeTOML string) string {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "[origin]\nurl = %q\npubkey = %q\n\n[store]\n%s\n\n[check]\ninterval = \"1h\"\ntimeout = \"5s\"\n\n", n.url, n.pub, storeTOML)
+	fmt.Fprintf(&b, "[origin]\nurl = %q\npubkey = %q\n\n[store]\n%s\n\n[check]\ninterval = %q\ntimeout = \"5s\"\n\n", n.url, n.pub, storeTOML, interval)
 	b.WriteString(mirrorTOML("good", "http", startServe(t, roots["good"])))
 	b.WriteString(mirrorTOML("tampered", "http", startServe(t, roots["tampered"])))
 	cfg := filepath.Join(n.dir, "hub.toml")
@@ -106,7 +106,7 @@ func goodAndTamperedHub(t *testing.T, n *network, storeTOML string) string {
 
 func TestHubMetrics(t *testing.T) {
 	n := newNetwork(t, sampleFiles)
-	hub, _ := runHubProcess(t, goodAndTamperedHub(t, n, `path = "hub.db"`))
+	hub, _ := runHubProcess(t, goodAndTamperedHub(t, n, `path = "hub.db"`, "1h"))
 
 	before := scrape(t, hub)
 	checkPassMetrics(t, before)

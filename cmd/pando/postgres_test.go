@@ -19,7 +19,7 @@ import (
 func TestCheckersAndHubShareAPostgresStore(t *testing.T) {
 	n := newNetwork(t, sampleFiles)
 	dsn := pgtest.Shared(t).DSN(t)
-	cfg := goodAndTamperedHub(t, n, fmt.Sprintf("driver = \"postgres\"\ndsn = %q", dsn))
+	cfg := goodAndTamperedHub(t, n, fmt.Sprintf("driver = \"postgres\"\ndsn = %q", dsn), "1h")
 
 	var wg sync.WaitGroup
 	results := make([]result, 2)

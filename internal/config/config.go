@@ -43,6 +43,7 @@ const (
 	DefaultMaxAge      = 24 * time.Hour
 	DefaultDriver      = "sqlite"
 	DefaultStorePath   = "pando.db"
+	DefaultKeep        = 90 * 24 * time.Hour
 	DefaultInterval    = 15 * time.Minute
 	DefaultHashBudget  = 512 << 20
 	DefaultConnections = 8
@@ -81,9 +82,10 @@ type Origin struct {
 
 // Store says where the checker and hub keep their state.
 type Store struct {
-	Driver string // "sqlite" or "postgres"
-	Path   string // sqlite: the database file, resolved against the config's directory
-	DSN    string // postgres: the connection string
+	Driver string        // "sqlite" or "postgres"
+	Path   string        // sqlite: the database file, resolved against the config's directory
+	DSN    string        // postgres: the connection string
+	Keep   time.Duration // how much check history the hub keeps
 }
 
 // Check is the checker's policy.
@@ -173,6 +175,7 @@ type rawConfig struct {
 		Driver string `toml:"driver"`
 		Path   string `toml:"path"`
 		DSN    string `toml:"dsn"`
+		Keep   string `toml:"keep"`
 	} `toml:"store"`
 	Check struct {
 		Interval    string `toml:"interval"`
@@ -295,7 +298,8 @@ func loadVerifier(dir, s string) (note.Verifier, error) {
 }
 
 func (v *validator) store(raw *rawConfig) Store {
-	s := Store{Driver: raw.Store.Driver, Path: raw.Store.Path, DSN: raw.Store.DSN}
+	s := Store{Driver: raw.Store.Driver, Path: raw.Store.Path, DSN: raw.Store.DSN, Keep: DefaultKeep}
+	v.duration("store.keep", raw.Store.Keep, &s.Keep)
 	if s.Driver == "" {
 		s.Driver = DefaultDriver
 	}

@@ -26,7 +26,7 @@ func TestParseDefaults(t *testing.T) {
 	want := Config{
 		File:   "hub.toml",
 		Origin: Origin{URL: "https://repo.example.org/pub/", PubKey: testKey, MaxAge: 24 * time.Hour},
-		Store:  Store{Driver: "sqlite", Path: "/etc/pando/pando.db"},
+		Store:  Store{Driver: "sqlite", Path: "/etc/pando/pando.db", Keep: DefaultKeep},
 		Check: Check{
 			Interval: 15 * time.Minute, HashBudget: 512 << 20, Connections: 8,
 			Timeout: 30 * time.Second, TLSWarn: 336 * time.Hour,
@@ -71,6 +71,7 @@ max_age = "2d"
 [store]
 driver = "postgres"
 dsn = "postgres://pando@db/pando"
+keep = "30d"
 
 [check]
 interval = "1h"
@@ -106,7 +107,7 @@ ftp = "ftp://edge.example/x"
 	want := Config{
 		File:   "hub.toml",
 		Origin: Origin{URL: "http://origin.example/tails/", PubKey: testKey, MaxAge: 48 * time.Hour},
-		Store:  Store{Driver: "postgres", DSN: "postgres://pando@db/pando"},
+		Store:  Store{Driver: "postgres", DSN: "postgres://pando@db/pando", Keep: 30 * 24 * time.Hour},
 		Check: Check{
 			Interval: time.Hour, HashBudget: 1 << 30, Connections: 4,
 			Timeout: 10 * time.Second, TLSWarn: 7 * 24 * time.Hour,
@@ -171,6 +172,7 @@ pubkey = "nope.pub"`, `hub.toml: origin.pubkey "nope.pub": neither a verifier ke
 		{"postgres", origin + "[store]\ndriver = \"postgres\"\npath = \"x.db\"\n",
 			"hub.toml: store.path: only for driver \"sqlite\"; use store.dsn for postgres\nhub.toml: store.dsn: required for driver \"postgres\""},
 		{"sqlite dsn", origin + "[store]\ndsn = \"x\"\n", `hub.toml: store.dsn: only for driver "postgres"; use store.path for sqlite`},
+		{"keep", origin + "[store]\nkeep = \"forever\"\n", `hub.toml: store.keep "forever": not a duration (use e.g. "90s", "15m", "24h" or "14d")`},
 		{"hub", origin + "[hub]\nlisten = \"localhost\"\nfallback = \"https://x/?a=b\"\n",
 			`hub.toml: hub.listen "localhost": want host:port, e.g. "127.0.0.1:8080" or ":443"` + "\n" +
 				`hub.toml: hub.fallback "https://x/?a=b": must not have a query`},

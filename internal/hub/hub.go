@@ -183,6 +183,7 @@ func (h *Hub) Pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	h.prune(ctx, cfg)
 	h.last.Store(rep)
 	h.metrics.ObservePass(rep)
 	if err := h.red.rebuild(ctx); err != nil {
@@ -195,6 +196,19 @@ func (h *Hub) Pass(ctx context.Context) error {
 	h.log.Info("check pass", "pass", rep.Pass, "mirrors", len(rep.Mirrors), "healthy", rep.OK(),
 		"seconds", rep.Finished.Sub(rep.Started).Seconds())
 	return nil
+}
+
+// prune forgets the check history older than store.keep. A failure is
+// logged: the next pass prunes again.
+func (h *Hub) prune(ctx context.Context, cfg *config.Config) {
+	p, err := h.store.Prune(ctx, h.opts.Now().Add(-cfg.Store.Keep))
+	switch {
+	case err != nil:
+		h.log.Error("pruning the store", "err", err)
+	case p != (store.Pruned{}):
+		h.log.Info("pruned the store", "passes", p.Passes, "problems", p.Problems, "stats_batches", p.Batches,
+			"older_than", cfg.Store.Keep)
+	}
 }
 
 // Handler returns the hub's HTTP interface.

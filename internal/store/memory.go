@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -15,7 +17,8 @@ import (
 type Memory struct {
 	mu       sync.Mutex
 	closed   bool
-	passes   []Pass                            // passes[i].ID == i+1
+	passes   []Pass                            // by ID; pruning leaves gaps
+	lastPass PassID                            // the last ID handed out
 	results  map[string][]MirrorResult         // by mirror, in pass order; no problems or objects
 	problems map[string]map[problemKey]Problem // by mirror
 	objects  map[string]map[objectKey]ObjectState
@@ -55,9 +58,14 @@ func (m *Memory) BeginPass(ctx context.Context, started time.Time) (PassID, erro
 		return 0, err
 	}
 	defer m.mu.Unlock()
-	id := PassID(len(m.passes) + 1)
-	m.passes = append(m.passes, Pass{ID: id, Started: normTime(started)})
-	return id, nil
+	m.lastPass++
+	m.passes = append(m.passes, Pass{ID: m.lastPass, Started: normTime(started)})
+	return m.lastPass, nil
+}
+
+// passIndex returns the index of pass id in m.passes.
+func (m *Memory) passIndex(id PassID) (int, bool) {
+	return slices.BinarySearchFunc(m.passes, id, func(p Pass, id PassID) int { return cmp.Compare(p.ID, id) })
 }
 
 func (m *Memory) FinishPass(ctx context.Context, pass PassID, finished time.Time) error {
@@ -68,10 +76,11 @@ func (m *Memory) FinishPass(ctx context.Context, pass PassID, finished time.Time
 		return err
 	}
 	defer m.mu.Unlock()
-	if pass <= 0 || int(pass) > len(m.passes) {
+	i, ok := m.passIndex(pass)
+	if !ok {
 		return fmt.Errorf("pass %d: %w", pass, ErrNotFound)
 	}
-	m.passes[pass-1].Finished = normTime(finished)
+	m.passes[i].Finished = normTime(finished)
 	return nil
 }
 
@@ -96,7 +105,7 @@ func (m *Memory) RecordMirror(ctx context.Context, pass PassID, r MirrorResult) 
 		return err
 	}
 	defer m.mu.Unlock()
-	if int(pass) > len(m.passes) {
+	if _, ok := m.passIndex(pass); !ok {
 		return fmt.Errorf("record mirror %q in pass %d: %w", r.Mirror, pass, ErrNotFound)
 	}
 	hist := m.results[r.Mirror]

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"time"
 	"context"
 	"sort"
 )
@@ -8,7 +9,7 @@ import (
 // memStats is the statistics part of Memory, guarded by its mutex.
 type memStats struct {
 	counts   map[statKey]int64
-	batches  map[batchKey]bool
+	batches  map[batchKey]time.Time // when each was received
 	reported map[MirrorDay]bool
 }
 
@@ -29,13 +30,13 @@ func (m *Memory) AddStats(ctx context.Context, b StatBatch) (bool, error) {
 	defer m.mu.Unlock()
 	st := &m.stats
 	if st.counts == nil {
-		st.counts, st.batches, st.reported = map[statKey]int64{}, map[batchKey]bool{}, map[MirrorDay]bool{}
+		st.counts, st.batches, st.reported = map[statKey]int64{}, map[batchKey]time.Time{}, map[MirrorDay]bool{}
 	}
 	bk := batchKey{b.Source, b.Reporter, b.ID}
-	if st.batches[bk] {
+	if _, ok := st.batches[bk]; ok {
 		return true, nil
 	}
-	st.batches[bk] = true
+	st.batches[bk] = normTime(b.Received)
 	for _, r := range rows {
 		st.counts[r.key()] += r.Downloads
 	}

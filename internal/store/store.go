@@ -33,6 +33,10 @@
 // Download counts are kept per day, object, mirror, country and source, and
 // added to in idempotent batches; see StatBatch.
 //
+// History is kept until Prune forgets it (the hub prunes after every pass,
+// keeping store.keep of it); a mirror's latest result and current problems
+// are always kept.
+//
 // Times are kept in UTC to the microsecond, lags in whole seconds.
 package store
 
@@ -88,7 +92,20 @@ type Store interface {
 	// with the days each mirror reported in that range.
 	QueryStats(ctx context.Context, q StatsQuery) (StatsResult, error)
 
+	// Prune forgets what is older than before and no longer needed: the
+	// passes that started before it, with their results, unless a pass
+	// holds some mirror's latest result; problems last seen before it that
+	// are no mirror's current ones; and the IDs of stats batches received
+	// before it (a batch sent again after that is counted again). Download
+	// counts and object states are never pruned.
+	Prune(ctx context.Context, before time.Time) (Pruned, error)
+
 	Close() error
+}
+
+// Pruned says what Prune removed.
+type Pruned struct {
+	Passes, Problems, Batches int64
 }
 
 // Errors a caller can act on.

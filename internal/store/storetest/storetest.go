@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ObjectsInterned", testObjectsInterned},
 		{"History", testHistory},
 		{"ProblemCounts", testProblemCounts},
+		{"Prune", testPrune},
 		{"Invalid", testInvalid},
 		{"Meta", testMeta},
 		{"ConcurrentWriters", testConcurrentWriters},
