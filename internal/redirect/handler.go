@@ -177,11 +177,7 @@ func setRedirect(hdr http.Header, mirrors []availability.Mirror, cs []cand, obj 
 	b.WriteString(escaped)
 	b.WriteString(`.meta4>; rel=describedby; type="application/metalink4+xml"`)
 	ends = append(ends, b.Len())
-	var digest [64]byte
-	b.Write(appendReprDigest(digest[:0], obj))
-	ends = append(ends, b.Len())
-	b.Write(appendDigest(digest[:0], obj))
-	ends = append(ends, b.Len())
+	ends = append(ends, writeDigests(&b, obj), b.Len())
 	setValues(hdr, len(cs), cutValues(b.String(), ends))
 }
 
@@ -220,23 +216,28 @@ func writeLinkParams(b *strings.Builder, pri int, country string) {
 	}
 }
 
-// appendReprDigest appends the object's SHA-256 as an RFC 9530
-// Repr-Digest value.
-func appendReprDigest(b []byte, obj *availability.Object) []byte {
-	b = append(b, "sha-256=:"...)
-	return append(base64.StdEncoding.AppendEncode(b, obj.SHA256[:]), ':')
-}
-
-// appendDigest appends the object's SHA-256 as an RFC 3230 Digest value,
-// which aria2 and others check.
-func appendDigest(b []byte, obj *availability.Object) []byte {
-	return base64.StdEncoding.AppendEncode(append(b, "SHA-256="...), obj.SHA256[:])
+// writeDigests writes the object's SHA-256 as an RFC 9530 Repr-Digest
+// value and then as an RFC 3230 Digest value (which aria2 and others
+// check), and returns where the first ends.
+func writeDigests(b *strings.Builder, obj *availability.Object) int {
+	var sum [44]byte
+	base64.StdEncoding.Encode(sum[:], obj.SHA256[:])
+	b.WriteString("sha-256=:")
+	b.Write(sum[:])
+	b.WriteByte(':')
+	end := b.Len()
+	b.WriteString("SHA-256=")
+	b.Write(sum[:])
+	return end
 }
 
 // setDigest sets the object's digest headers.
 func setDigest(hdr http.Header, obj *availability.Object) {
-	hdr["Repr-Digest"] = []string{string(appendReprDigest(nil, obj))}
-	hdr["Digest"] = []string{string(appendDigest(nil, obj))}
+	var b strings.Builder
+	b.Grow(100)
+	mid := writeDigests(&b, obj)
+	all := b.String()
+	hdr["Repr-Digest"], hdr["Digest"] = []string{all[:mid]}, []string{all[mid:]}
 }
 
 // fallback sends the client to the same path at the fall-back server, with

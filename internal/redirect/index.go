@@ -90,7 +90,7 @@ func preference(scheme string) []config.AccessKind {
 
 // holding returns the index in e.access of the preferred access point
 // that holds obj, or -1.
-func (e *entry) holding(obj availability.Object) int {
+func (e *entry) holding(obj *availability.Object) int {
 	for j := int32(0); j < e.n; j++ {
 		if obj.Holds(int(e.slot[j])) {
 			return int(j)

@@ -17,7 +17,7 @@ func Order(ms []*availability.Mirror, client geo.Location, opts SelectOptions) [
 		ents[i] = newEntry(i, mi)
 		ents[i].n = 1 // access point 0 stands for the mirror
 	}
-	cs := gather(ents, newPlan(ents, client), func(*entry) int { return 0 }, opts.bandWidth(), len(ents), nil)
+	cs := gather(ents, newPlan(ents, client), nil, opts.bandWidth(), len(ents), nil)
 	shuffleGroups(cs, len(cs), opts.Rand)
 	out := make([]int, len(cs))
 	for i, c := range cs {

@@ -136,35 +136,41 @@ func Select(m *availability.Map, obj availability.Object, client geo.Location, s
 func rank(ix *index, obj availability.Object, client geo.Location, scheme string, opts SelectOptions, k int, dst []cand) []cand {
 	si := schemeIndex(scheme)
 	start := len(dst)
-	dst = gather(ix.schemes[si], ix.plan(si, client), func(e *entry) int { return e.holding(obj) }, opts.bandWidth(), k, dst)
+	dst = gather(ix.schemes[si], ix.plan(si, client), &obj, opts.bandWidth(), k, dst)
 	cs := dst[start:]
 	shuffleGroups(cs, k, opts.Rand)
 	return dst[:start+min(k, len(cs))]
 }
 
 // gather appends to dst, in the order of plan p, the entries of ents that
-// can take the request (access returns the index in the entry's access
-// points of the one to use, or -1), with their distance bands, up to the
-// end of the group the k-th comes from.
-func gather(ents []entry, p *plan, access func(*entry) int, width float64, k int, dst []cand) []cand {
-	start, nearest := len(dst), -1.0
-	for _, pe := range p.order {
+// hold obj (each over its preferred access point that does; every entry
+// over its first if obj is nil), with their distance bands, up to the end
+// of the group the k-th comes from.
+func gather(ents []entry, p *plan, obj *availability.Object, width float64, k int, dst []cand) []cand {
+	n, nearest := 0, -1.0
+	var last cand // the group of the last one gathered
+	for i := range p.order {
+		pe := &p.order[i]
 		e := &ents[pe.entry]
-		a := access(e)
-		if a < 0 {
-			continue
-		}
-		c := cand{mirror: e.mirror, access: e.access[a], entry: pe.entry, tier: pe.tier, weight: e.weight, dist: pe.dist}
-		if c.tier == TierDistance {
-			if nearest < 0 {
-				nearest = c.dist
+		a := 0
+		if obj != nil {
+			if a = e.holding(obj); a < 0 {
+				continue
 			}
-			c.band = int32((c.dist - nearest) / width)
 		}
-		if len(dst)-start >= k && !sameGroup(dst[len(dst)-1], c) {
+		var band int32
+		if pe.tier == TierDistance {
+			if nearest < 0 {
+				nearest = pe.dist
+			}
+			band = int32((pe.dist - nearest) / width)
+		}
+		if n >= k && (pe.tier != last.tier || band != last.band) {
 			break
 		}
-		dst = append(dst, c)
+		last = cand{mirror: e.mirror, access: e.access[a], entry: pe.entry, band: band, tier: pe.tier, weight: e.weight, dist: pe.dist}
+		dst = append(dst, last)
+		n++
 	}
 	return dst
 }
