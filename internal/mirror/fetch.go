@@ -260,6 +260,9 @@ func (e *UnavailableError) Unwrap() []error { return e.Errs }
 // bytes turn out wrong after a resume, the earlier part may have been the
 // bad one (it can come from another source), so it starts over once.
 func (f *fetcher) downloadFrom(ctx context.Context, b blob, final string, loc location) (int64, error) {
+	if b.size <= smallBlob && !f.present[b.hex()+".part"] {
+		return f.fetchSmall(ctx, b, final, loc)
+	}
 	n, resumed, err := f.fetchInto(ctx, b, final, loc)
 	var hm *HashMismatchError
 	if resumed && errors.As(err, &hm) {
