@@ -2,10 +2,12 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -278,4 +280,37 @@ func FuzzImportMirrorsJSON(f *testing.F) {
 			t.Fatalf("exported mirrors.json does not parse: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestAppendMirrorsConcurrently: imports at once lose none of each other's
+// mirrors.
+func TestAppendMirrorsConcurrently(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "hub.toml")
+	if err := os.WriteFile(name, []byte(minimal), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- AppendMirrors(name, []Mirror{{Name: fmt.Sprintf("m%d", i), HTTP: fmt.Sprintf("http://m%d/", i), Weight: 1}})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	cfg, err := Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Mirrors) != n {
+		t.Errorf("%d mirrors after %d concurrent imports, want all", len(cfg.Mirrors), n)
+	}
 }

@@ -8,9 +8,26 @@ import (
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
+	"golang.org/x/sys/unix"
 
 	"github.com/pando-mirror/pando/internal/safefile"
 )
+
+// lockDir holds an exclusive flock on the directory dir until the returned
+// function is called. The file itself cannot carry the lock (it is
+// replaced by a rename) and a lock file would be left beside it; the
+// kernel drops the lock if the process dies.
+func lockDir(dir string) (func(), error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(d.Fd()), unix.LOCK_EX); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return func() { d.Close() }, nil // closing drops the lock
+}
 
 // tomlMirror is the form FormatMirrors writes a mirror in.
 type tomlMirror struct {
@@ -65,8 +82,15 @@ func FormatMirrors(ms []Mirror) ([]byte, error) {
 
 // AppendMirrors adds ms to the end of the configuration file name, keeping
 // everything already in it. It refuses a mirror whose name or URL the file
-// already has, and writes nothing then. The file is replaced atomically.
+// already has, and writes nothing then. The file is replaced atomically,
+// and concurrent calls on it (two imports at once) take turns, so neither
+// loses the other's mirrors.
 func AppendMirrors(name string, ms []Mirror) error {
+	unlock, err := lockDir(filepath.Dir(name))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	defer unlock()
 	data, err := readFile(name)
 	if err != nil {
 		return err
