@@ -195,14 +195,18 @@ func check(o *Options) error {
 	if o.RetryMin == 0 {
 		o.RetryMin = min(DefaultRetryMin, o.Interval)
 	}
-	if o.Report != nil && o.Report.Interval == 0 {
-		o.Report.Interval = DefaultReportInterval
+	if o.Report != nil {
+		r := *o.Report // the caller's stays as it was
+		if r.Interval == 0 {
+			r.Interval = DefaultReportInterval
+		}
+		o.Report = &r
 	}
 	if o.Report != nil && o.AccessLog == "" {
 		o.AccessLog = filepath.Join(o.Sync.Root, filepath.FromSlash(DefaultAccessLog))
 	}
-	if o.Listener != nil {
-		o.LogFormat = stats.Combined // the format package serve writes
+	if o.Listener != nil || o.LogFormat == 0 {
+		o.LogFormat = stats.Combined // the format package serve writes, and nginx's default
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
