@@ -1,13 +1,14 @@
-// Package certtest writes the TLS certificates tests need, all for
-// 127.0.0.1: a self-signed one, or an authority of its own that issues
-// certificates with chosen validity (expired ones included). It is imported
-// only by tests.
+// Package certtest makes the TLS certificates tests need: written to files
+// for 127.0.0.1 (a self-signed one, or an authority of its own that issues
+// certificates with chosen validity, expired ones included), or in memory
+// for any names (Pair). It is imported only by tests.
 package certtest
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -33,6 +34,27 @@ func SelfSigned(t testing.TB, dir string) (certFile, keyFile string, pool *x509.
 	pool = x509.NewCertPool()
 	pool.AddCert(parse(t, der))
 	return certFile, keyFile, pool
+}
+
+// Pair returns a self-signed certificate for names (DNS names or IP
+// addresses), valid for two years up to notAfter, ready for a tls.Config,
+// and its parsed form.
+func Pair(t testing.TB, names []string, notAfter time.Time) (tls.Certificate, *x509.Certificate) {
+	t.Helper()
+	key := newKey(t)
+	tmpl := leafTemplate(notAfter.AddDate(-2, 0, 0), notAfter)
+	tmpl.Subject, tmpl.IPAddresses = pkix.Name{CommonName: "pando test"}, nil
+	tmpl.KeyUsage |= x509.KeyUsageCertSign
+	tmpl.BasicConstraintsValid, tmpl.IsCA = true, true
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
+	}
+	der := create(t, tmpl, tmpl, key, key)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, parse(t, der)
 }
 
 // A CA is a certificate authority that tests trust, for example through
