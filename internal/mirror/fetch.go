@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -77,6 +78,7 @@ type fetcher struct {
 	// present holds the names in staging when the fetch started: a blob
 	// or part that is not there need not be looked for.
 	present map[string]bool
+	dir     *stagingDir // open while fetching
 
 	locate func(b blob) []location
 	// tried, when set, is told the outcome of every download attempt:
@@ -134,17 +136,31 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 		total += b.size
 	}
 	f.meter.SetTotal(total)
+	if f.dir, err = openStaging(f.staging); err != nil {
+		return st, errs, err
+	}
+	defer f.dir.close()
+	// jobs workers take the blobs in turn (a goroutine each would grow a
+	// fresh stack for every blob).
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(f.jobs)
-	for i, b := range blobs {
+	var next atomic.Int64
+	for range min(f.jobs, len(blobs)) {
 		g.Go(func() error {
-			kind, n, err := f.stage(gctx, b)
-			results[i] = result{kind, n}
-			f.meter.Item()
-			if err != nil && keepGoing && gctx.Err() == nil {
-				errs[i], err = err, nil
+			for i := int(next.Add(1) - 1); i < len(blobs); i = int(next.Add(1) - 1) {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				kind, n, err := f.stage(gctx, blobs[i])
+				results[i] = result{kind, n}
+				f.meter.Item()
+				if err != nil && keepGoing && gctx.Err() == nil {
+					errs[i], err = err, nil
+				}
+				if err != nil {
+					return err
+				}
 			}
-			return err
+			return nil
 		})
 	}
 	err = g.Wait()

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -51,41 +52,72 @@ func (f *fetcher) fetchSmall(ctx context.Context, b blob, final string, loc loca
 	if sum := sha256.Sum256(buf.Bytes()); sum != b.sha {
 		return n, &HashMismatchError{Path: loc.path, Upstream: loc.src.Name(), Want: b.hex(), Got: hex.EncodeToString(sum[:])}
 	}
-	return n, writeWhole(final, buf.Bytes(), f.syncEach)
+	return n, f.dir.writeWhole(filepath.Base(final), buf.Bytes(), f.syncEach)
 }
 
-// writeWhole makes name hold data, so that name never exists with less: the
-// bytes go to an unnamed file in name's directory (O_TMPFILE), which is then
-// linked to name. Where the file system or /proc does not allow that, they
-// go to name+".part", renamed to name. With sync the bytes are durable
-// before the name appears.
-func writeWhole(name string, data []byte, sync bool) error {
-	fd, err := unix.Open(filepath.Dir(name), unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+// A stagingDir is the open staging directory, into which verified blobs
+// are written whole.
+type stagingDir struct {
+	f           *os.File
+	noEmptyPath atomic.Bool // linkat refused AT_EMPTY_PATH: link through /proc
+}
+
+func openStaging(dir string) (*stagingDir, error) {
+	f, err := os.Open(dir)
 	if err != nil {
-		return writeViaPart(name, data, sync)
+		return nil, err
+	}
+	return &stagingDir{f: f}, nil
+}
+
+func (d *stagingDir) close() { d.f.Close() }
+
+// writeWhole makes name in d hold data, so that name never exists with
+// less: the bytes go to an unnamed file in d (O_TMPFILE), which is then
+// linked to name. Where the file system or the kernel does not allow that,
+// they go to name+".part", renamed to name. With sync the bytes are durable
+// before the name appears.
+func (d *stagingDir) writeWhole(name string, data []byte, sync bool) error {
+	dfd := int(d.f.Fd())
+	fd, err := unix.Openat(dfd, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return writeViaPart(filepath.Join(d.f.Name(), name), data, sync)
 	}
 	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
 	if err := writeAll(f, data, sync); err != nil {
 		return err
 	}
-	proc := "/proc/self/fd/" + strconv.Itoa(fd)
 	for range 2 { // a file left under the name (of the wrong size) is replaced once
-		err = unix.Linkat(unix.AT_FDCWD, proc, unix.AT_FDCWD, name, unix.AT_SYMLINK_FOLLOW)
+		err = d.link(fd, name)
 		if !errors.Is(err, unix.EEXIST) {
 			break
 		}
-		if err := os.Remove(name); err != nil {
-			return err
+		if err := unix.Unlinkat(dfd, name, 0); err != nil {
+			return &os.PathError{Op: "unlink", Path: name, Err: err}
 		}
 	}
 	if errors.Is(err, unix.ENOENT) { // no /proc
-		return writeViaPart(name, data, sync)
+		return writeViaPart(filepath.Join(d.f.Name(), name), data, sync)
 	}
 	if err != nil {
-		return &os.LinkError{Op: "link", Old: proc, New: name, Err: err}
+		return &os.LinkError{Op: "link", Old: "O_TMPFILE", New: name, Err: err}
 	}
 	return nil
+}
+
+// link gives the unnamed file fd the name name in d: with AT_EMPTY_PATH
+// where the kernel allows it, through /proc/self/fd otherwise.
+func (d *stagingDir) link(fd int, name string) error {
+	dfd := int(d.f.Fd())
+	if !d.noEmptyPath.Load() {
+		err := unix.Linkat(fd, "", dfd, name, unix.AT_EMPTY_PATH)
+		if err == nil || errors.Is(err, unix.EEXIST) {
+			return err
+		}
+		d.noEmptyPath.Store(true)
+	}
+	return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), dfd, name, unix.AT_SYMLINK_FOLLOW)
 }
 
 // writeViaPart writes data to name+".part" and renames it to name.

@@ -11,9 +11,31 @@ import (
 // damaged file left under it, and no partial file stays behind, whichever
 // way the bytes were written.
 func TestWriteWhole(t *testing.T) {
-	for name, write := range map[string]func(string, []byte, bool) error{"whole": writeWhole, "via part": writeViaPart} {
+	whole := func(d *stagingDir) func(string, []byte, bool) error {
+		return func(name string, data []byte, sync bool) error {
+			return d.writeWhole(filepath.Base(name), data, sync)
+		}
+	}
+	dir := t.TempDir()
+	plain, err := openStaging(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.close()
+	viaProc, err := openStaging(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer viaProc.close()
+	viaProc.noEmptyPath.Store(true)
+	writers := map[string]func(string, []byte, bool) error{
+		"whole": whole(plain), "whole through /proc": whole(viaProc), "via part": writeViaPart,
+	}
+	for name, write := range writers {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
+			for _, e := range must(os.ReadDir(dir)) {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
 			staged := filepath.Join(dir, "blob")
 			if err := os.WriteFile(staged, []byte("short"), 0o644); err != nil {
 				t.Fatal(err)
@@ -26,9 +48,8 @@ func TestWriteWhole(t *testing.T) {
 					t.Fatalf("staged %q", got)
 				}
 			}
-			ents, _ := os.ReadDir(dir)
 			var names []string
-			for _, e := range ents {
+			for _, e := range must(os.ReadDir(dir)) {
 				names = append(names, e.Name())
 			}
 			if !slices.Equal(names, []string{"blob"}) {
@@ -36,4 +57,11 @@ func TestWriteWhole(t *testing.T) {
 			}
 		})
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
