@@ -26,22 +26,35 @@ type planned struct {
 	dist  float64 // km; valid in TierDistance
 }
 
-// newPlan orders ents for a client at loc.
+// newPlan orders ents for a client at loc: grouped by tier in registry
+// order, the distance tier sorted by distance.
 func newPlan(ents []entry, loc geo.Location) *plan {
-	p := &plan{loc: loc, order: make([]planned, len(ents))}
 	var pt geo.Point
 	if loc.HasCoords {
 		pt = geo.NewPoint(loc.Lat, loc.Lon)
 	}
+	var starts [TierAny + 2]int // where each tier begins in the plan, then the end
+	tiers := make([]Tier, len(ents))
 	for i := range ents {
-		t := ents[i].tier(loc)
-		p.order[i] = planned{entry: int32(i), tier: t}
-		if t == TierDistance {
-			p.order[i].dist = pt.DistanceKm(ents[i].point)
-		}
+		tiers[i] = ents[i].tier(loc)
+		starts[tiers[i]+1]++
 	}
-	slices.SortStableFunc(p.order, func(a, b planned) int {
-		return cmp.Or(cmp.Compare(a.tier, b.tier), cmp.Compare(a.dist, b.dist))
+	for t := TierASN; t <= TierAny; t++ {
+		starts[t+1] += starts[t]
+	}
+	p := &plan{loc: loc, order: make([]planned, len(ents))}
+	next := starts
+	for i := range ents {
+		t := tiers[i]
+		pe := planned{entry: int32(i), tier: t}
+		if t == TierDistance {
+			pe.dist = pt.DistanceKm(ents[i].point)
+		}
+		p.order[next[t]] = pe
+		next[t]++
+	}
+	slices.SortFunc(p.order[starts[TierDistance]:starts[TierDistance+1]], func(a, b planned) int {
+		return cmp.Or(cmp.Compare(a.dist, b.dist), cmp.Compare(a.entry, b.entry))
 	})
 	return p
 }

@@ -41,3 +41,21 @@ func TestPlanCache(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkPlanMiss is what a request from a place the plan cache does not
+// hold costs more: a plan for 60 mirrors, half of them beyond the client's
+// continent.
+func BenchmarkPlanMiss(b *testing.B) {
+	var ents []entry
+	for i := range 60 {
+		cc := []string{"DE", "FR", "US", "JP", "BR", "ZA"}[i%6]
+		p, _ := geo.CountryPlace(cc)
+		mi := availability.Mirror{Country: cc, Continent: p.Continent, HasCoords: true, Lat: p.Lat, Lon: p.Lon, Weight: 10}
+		ents = append(ents, newEntry(i, &mi))
+	}
+	loc := geo.Location{Country: "AR", Continent: "SA", Lat: -34, Lon: -58, HasCoords: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		newPlan(ents, loc)
+	}
+}
