@@ -2,6 +2,8 @@
 // of 75,000 objects over 60 mirrors, served by the real "pando redirect"
 // edge with a generated GeoIP database, loaded by wrk beside a minimal Go
 // handler that answers every request with the same 302, in one run.
+// The checker's object states are generated as a store returns them: the
+// states of one object at every mirror share their path and hash strings.
 //
 // What it prints, each figure beside its goal:
 //
@@ -19,9 +21,13 @@
 //     302 with the headers a pando redirect has (five Link alternatives, the
 //     digests), which tells the cost of choosing a mirror from the cost of a
 //     larger answer; and the ratios (goals: >= 80% of the minimal handler's
-//     throughput, p99 < 2 ms at 64 connections). Each server is loaded in
-//     turn, round after round, and the median round is reported with the
-//     spread, so that other load on the machine falls on all alike.
+//     throughput, p99 < 2 ms at 64 connections), with each server's CPU
+//     time per request (user and system, from /proc/PID/stat). Each server
+//     is loaded in turn, round after round, and the median round is
+//     reported with the spread, so that other load on the machine falls on
+//     all alike. With two CPUs or more, wrk runs on the first half of them
+//     and every server on the rest (taskset; -pin=false shares them), so
+//     that neither takes CPU time from the other.
 //
 // wrk's Lua script varies the path over a sample of the objects and sends
 // X-Forwarded-For from networks in the generated database; the edge trusts
