@@ -35,9 +35,14 @@ type installer struct {
 
 	stagingDir *os.File // open during install
 	mu         sync.Mutex
-	uses       map[[32]byte]int // install paths still to come per blob
-	links      atomic.Int64     // symlinks made, for their staging names
+	uses       map[[32]byte]int             // install paths still to come per blob
+	copies     map[[32]byte]*sync.WaitGroup // copies of each blob being made
+	links      atomic.Int64                 // symlinks made, for their staging names
 }
+
+// testHookCopy, if set, runs before a copy of a blob is made (tests widen
+// the window between claiming a copy and making it).
+var testHookCopy func()
 
 // installWorkers is how many runs of consecutive installs go on at once,
 // so that a rename waiting for the disk (to free the blocks of the file it
@@ -50,8 +55,10 @@ const installWorkers = 8
 // lies below another), so the runs need no order between them.
 func (in *installer) install(p plan) error {
 	in.uses = make(map[[32]byte]int)
+	in.copies = make(map[[32]byte]*sync.WaitGroup)
 	for _, b := range p.blobs {
 		in.uses[b.sha] = b.uses
+		in.copies[b.sha] = new(sync.WaitGroup)
 	}
 	var err error
 	if in.stagingDir, err = in.root.Open(in.staging); err != nil {
@@ -131,19 +138,32 @@ func (in *installer) installOne(w *dirWalker, r journal.Record) error {
 
 // file readies the staged blob for r (or a copy, when another path still
 // needs the same bytes) with r's mode and time, and returns its name in
-// the staging area.
+// the staging area. Runs install side by side, so the last path to claim
+// a blob, which takes the blob itself, first waits for the copies the
+// others claimed to be made.
 func (in *installer) file(r journal.Record) (string, error) {
 	name := hex.EncodeToString(r.SHA256[:])
 	in.mu.Lock()
 	in.uses[r.SHA256]--
 	left := in.uses[r.SHA256]
+	copies := in.copies[r.SHA256]
+	if left > 0 {
+		copies.Add(1)
+	}
 	in.mu.Unlock()
-	if left > 0 { // the last user takes the blob itself
+	if left > 0 {
+		if testHookCopy != nil {
+			testHookCopy()
+		}
 		tmp := name + ".copy-" + strconv.Itoa(left)
-		if err := in.copyFile(name, tmp); err != nil {
+		err := in.copyFile(name, tmp)
+		copies.Done()
+		if err != nil {
 			return "", err
 		}
 		name = tmp
+	} else if copies != nil {
+		copies.Wait()
 	}
 	sd := int(in.stagingDir.Fd())
 	ts := unix.NsecToTimespec(time.Unix(r.MTime, 0).UnixNano())
