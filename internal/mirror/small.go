@@ -55,11 +55,18 @@ func (f *fetcher) fetchSmall(ctx context.Context, b blob, final string, loc loca
 	return n, f.dir.writeWhole(filepath.Base(final), buf.Bytes(), f.syncEach)
 }
 
+// stagingWriters bounds the goroutines writing into the staging directory
+// at once. Many fetches may be in flight, but writers of one directory
+// serialize on its lock in the kernel, and more of them than cores only
+// spin there.
+const stagingWriters = 4
+
 // A stagingDir is the open staging directory, into which verified blobs
 // are written whole.
 type stagingDir struct {
 	f           *os.File
-	noEmptyPath atomic.Bool // linkat refused AT_EMPTY_PATH: link through /proc
+	writers     chan struct{} // a token per writer, stagingWriters of them
+	noEmptyPath atomic.Bool   // linkat refused AT_EMPTY_PATH: link through /proc
 }
 
 func openStaging(dir string) (*stagingDir, error) {
@@ -67,7 +74,7 @@ func openStaging(dir string) (*stagingDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stagingDir{f: f}, nil
+	return &stagingDir{f: f, writers: make(chan struct{}, stagingWriters)}, nil
 }
 
 func (d *stagingDir) close() { d.f.Close() }
@@ -78,6 +85,8 @@ func (d *stagingDir) close() { d.f.Close() }
 // they go to name+".part", renamed to name. With sync the bytes are durable
 // before the name appears.
 func (d *stagingDir) writeWhole(name string, data []byte, sync bool) error {
+	d.writers <- struct{}{}
+	defer func() { <-d.writers }()
 	dfd := int(d.f.Fd())
 	fd, err := unix.Openat(dfd, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
 	if err != nil {
