@@ -206,32 +206,35 @@ func extendTo(base *Log, data []byte, c checkpoint.Checkpoint) (*Log, error) {
 // root: it appends the new journal records, writes the tiles they complete
 // and finally replaces the checkpoint, after which it saves next's snapshot
 // for the next Load, unless the snapshot old was loaded from lags only a
-// little behind. Until that last rename the tree's
-// served state is old's; a crash before it leaves journal bytes and tiles
-// that old's checkpoint does not cover, which Load ignores and the next
-// Commit overwrites.
+// little behind. Until that last rename the tree's served state is old's; a
+// crash before it leaves journal bytes and tiles that old's checkpoint does
+// not cover, which Load ignores and the next Commit overwrites. The journal
+// and every tile are fsynced before the checkpoint is written.
 func Commit(root string, old, next *Log, signed []byte) error {
+	return commit(root, old, next, signed, false)
+}
+
+// CommitSyncFS is Commit with one syncfs(2) of the tree's file system, just
+// before the checkpoint is written, in place of an fsync of the journal and
+// of each tile. The syncfs also makes durable everything else written to that
+// file system before, so a caller that wrote many files (a sync moving them
+// into place) has them durable before the checkpoint that names them.
+func CommitSyncFS(root string, old, next *Log, signed []byte) error {
+	return commit(root, old, next, signed, true)
+}
+
+func commit(root string, old, next *Log, signed []byte, syncFS bool) error {
 	if !bytes.HasPrefix(next.Journal, old.Journal) {
 		return errors.New("commit: new journal does not extend the old one")
 	}
-	if err := appendJournal(root, old, next); err != nil {
+	if err := appendJournal(root, old, next, !syncFS); err != nil {
 		return err
 	}
-	hr := next.HashReader()
-	dirs := make(map[string]bool)
-	for _, t := range tlog.NewTiles(TileHeight, old.N(), next.N()) {
-		data, err := tlog.ReadTileData(t, hr)
-		if err != nil {
-			return err
-		}
-		name := filepath.Join(root, filepath.FromSlash(TilePrefix+t.Path()))
-		if err := safefile.WriteFileNoDirSync(name, data, 0o644); err != nil {
-			return err
-		}
-		dirs[filepath.Dir(name)] = true
+	if err := writeTiles(root, old, next, !syncFS); err != nil {
+		return err
 	}
-	for d := range dirs { // the tiles' names durable before the checkpoint that covers them
-		if err := safefile.SyncDir(d); err != nil {
+	if syncFS {
+		if err := safefile.SyncFS(root); err != nil {
 			return err
 		}
 	}
@@ -249,14 +252,46 @@ func Commit(root string, old, next *Log, signed []byte) error {
 	return nil
 }
 
+// writeTiles writes the tiles next completes beyond old, each atomically,
+// and with sync durable: bytes and names.
+func writeTiles(root string, old, next *Log, sync bool) error {
+	hr := next.HashReader()
+	dirs := make(map[string]bool)
+	for _, t := range tlog.NewTiles(TileHeight, old.N(), next.N()) {
+		data, err := tlog.ReadTileData(t, hr)
+		if err != nil {
+			return err
+		}
+		name := filepath.Join(root, filepath.FromSlash(TilePrefix+t.Path()))
+		write := safefile.WriteFileUnsynced
+		if sync {
+			write = safefile.WriteFileNoDirSync
+		}
+		if err := write(name, data, 0o644); err != nil {
+			return err
+		}
+		dirs[filepath.Dir(name)] = true
+	}
+	if !sync {
+		return nil
+	}
+	for d := range dirs { // the tiles' names durable before the checkpoint that covers them
+		if err := safefile.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // snapshotLag is how many records of n a snapshot may lag behind before
 // Commit writes a new one: replaying that many costs less than rewriting
 // a snapshot of n records on every commit.
 func snapshotLag(n int64) int64 { return max(n/16, 256) }
 
 // appendJournal makes the journal file hold exactly next.Journal, writing only
-// the bytes after old's records. Bytes past old's records are dropped first.
-func appendJournal(root string, old, next *Log) error {
+// the bytes after old's records, and with sync fsyncs it. Bytes past old's
+// records are dropped first.
+func appendJournal(root string, old, next *Log, sync bool) error {
 	name := filepath.Join(root, filepath.FromSlash(JournalPath))
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
@@ -272,8 +307,10 @@ func appendJournal(root string, old, next *Log) error {
 	if _, err := f.WriteAt(next.Journal[len(old.Journal):], int64(len(old.Journal))); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	return f.Close()
 }

@@ -32,6 +32,9 @@ type installer struct {
 	// linkTimes gives each symlink its record's modification time, so that
 	// a publish on the tree sees it unchanged (restore sets it).
 	linkTimes bool
+	// commitSyncFS leaves a large batch's moves to the syncfs of the
+	// caller's logdir.CommitSyncFS, which comes before the checkpoint.
+	commitSyncFS bool
 
 	stagingDir *os.File // open during install
 	mu         sync.Mutex
@@ -105,7 +108,10 @@ func (in *installer) installRun(records []journal.Record, failed *atomic.Bool) e
 // durable makes every rename of p durable, before the checkpoint that
 // covers them is written.
 func (in *installer) durable(p plan) error {
-	if !syncEachBelow(len(p.install)) {
+	if in.syncsFS(p) {
+		if in.commitSyncFS {
+			return nil
+		}
 		return safefile.SyncFS(in.rootDir)
 	}
 	dirs := map[string]bool{in.staging: true}
@@ -119,6 +125,10 @@ func (in *installer) durable(p plan) error {
 	}
 	return nil
 }
+
+// syncsFS reports whether p's moves are made durable by a syncfs of the
+// whole file system rather than by an fsync of each directory.
+func (in *installer) syncsFS(p plan) bool { return !syncEachBelow(len(p.install)) }
 
 // installOne prepares r's file or link in the staging area and renames it
 // to r.Path.

@@ -275,11 +275,15 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 	if err := logdir.WritePending(opts.Root, pendingOf(p, next.N()).Merge(pending)); err != nil {
 		return err
 	}
-	in := &installer{root: root, rootDir: opts.Root, staging: logdir.StagingDir}
+	in := &installer{root: root, rootDir: opts.Root, staging: logdir.StagingDir, commitSyncFS: true}
 	if err := in.install(p); err != nil {
 		return err
 	}
-	if err := logdir.Commit(opts.Root, old, next, signed); err != nil {
+	commit := logdir.Commit
+	if in.syncsFS(p) { // one syncfs for the moves, the journal and the tiles
+		commit = logdir.CommitSyncFS
+	}
+	if err := commit(opts.Root, old, next, signed); err != nil {
 		return err
 	}
 	res.Installed = len(p.install)
