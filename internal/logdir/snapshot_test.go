@@ -28,6 +28,22 @@ func sameState(t *testing.T, got, want *Log) {
 	}
 }
 
+// loadSame loads root with Load, checks that a full replay gives the same
+// log, and returns Load's.
+func loadSame(t *testing.T, root string, v note.Verifier) *Log {
+	t.Helper()
+	got, err := Load(root, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := LoadFull(root, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameState(t, got, want)
+	return got
+}
+
 // TestSnapshot: whatever the snapshot holds, Load gives what a full replay
 // gives, and uses the snapshot only when it is sound.
 func TestSnapshot(t *testing.T) {
@@ -70,15 +86,7 @@ func TestSnapshot(t *testing.T) {
 			} else {
 				writeFile(t, name, tt.snapshot)
 			}
-			got, err := Load(root, v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := LoadFull(root, v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sameState(t, got, want)
+			got := loadSame(t, root, v)
 			if got.snapshot != tt.from {
 				t.Errorf("Load started from a snapshot of %d records, want %d", got.snapshot, tt.from)
 			}
@@ -103,18 +111,9 @@ func TestSnapshotOfAnotherJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, native(root, SnapshotPath), snap)
-	got, err := Load(root, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.snapshot != 0 {
+	if got := loadSame(t, root, v); got.snapshot != 0 {
 		t.Error("used the snapshot of another journal")
 	}
-	want, err := LoadFull(root, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameState(t, got, want)
 }
 
 // TestSnapshotNotRewritten: a commit that adds no records (a re-signed
@@ -146,15 +145,7 @@ func TestSnapshotNotRewritten(t *testing.T) {
 			t.Fatalf("the snapshot was rewritten for a commit of %d records", more)
 		}
 	}
-	got, err := Load(root, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := LoadFull(root, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameState(t, got, want)
+	got := loadSame(t, root, v)
 	if got.snapshot != 300 || got.N() != 330 {
 		t.Errorf("Load of %d records started from %d, want 330 from 300", got.N(), got.snapshot)
 	}

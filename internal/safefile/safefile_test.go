@@ -52,9 +52,19 @@ func TestWriteFileNew(t *testing.T) {
 // TestWriteFileReplaces shows the replacement is a rename of a new file, not
 // a rewrite in place: a reader that opened the old file still reads it whole.
 func TestWriteFileReplaces(t *testing.T) {
+	writeFileReplaces(t, WriteFile)
+}
+
+// TestWriteFileUnsyncedReplaces: without the syncs, a replacement is still
+// whole for readers and leaves no temporary file.
+func TestWriteFileUnsyncedReplaces(t *testing.T) {
+	writeFileReplaces(t, WriteFileUnsynced)
+}
+
+func writeFileReplaces(t *testing.T, write func(string, []byte, os.FileMode) error) {
 	dir := t.TempDir()
 	name := filepath.Join(dir, "checkpoint")
-	if err := WriteFile(name, []byte("old contents"), 0o600); err != nil {
+	if err := write(name, []byte("old contents"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	reader, err := os.Open(name)
@@ -62,7 +72,7 @@ func TestWriteFileReplaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	if err := WriteFile(name, []byte("new"), 0o644); err != nil {
+	if err := write(name, []byte("new"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(name); string(got) != "new" {
@@ -157,32 +167,5 @@ func TestSyncDir(t *testing.T) {
 	}
 	if err := SyncDir(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("SyncDir of a missing directory: %v", err)
-	}
-}
-
-// TestWriteFileUnsyncedReplaces: without the syncs, a replacement is still
-// whole for readers and leaves no temporary file.
-func TestWriteFileUnsyncedReplaces(t *testing.T) {
-	dir := t.TempDir()
-	name := filepath.Join(dir, "sub", "cache")
-	if err := WriteFileUnsynced(name, []byte("old contents"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	reader, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
-	if err := WriteFileUnsynced(name, []byte("new"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := os.ReadFile(name); string(got) != "new" {
-		t.Fatalf("file holds %q, want %q", got, "new")
-	}
-	if old, _ := io.ReadAll(reader); string(old) != "old contents" {
-		t.Fatalf("the old file's reader got %q, want the old contents whole", old)
-	}
-	if names := dirNames(t, filepath.Dir(name)); !slices.Equal(names, []string{"cache"}) {
-		t.Fatalf("directory holds %q, want only the file", names)
 	}
 }
