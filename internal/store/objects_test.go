@@ -21,13 +21,18 @@ func manyObjects(n int) []store.ObjectState {
 	return out
 }
 
-func BenchmarkSQLiteRecordObjects(b *testing.B) {
-	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "hub.db"))
+// benchSQLite opens a new SQLite store for a benchmark.
+func benchSQLite(b *testing.B) *store.SQLite {
+	s, err := store.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "hub.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkSQLiteRecordObjects(b *testing.B) {
+	ctx, s := context.Background(), benchSQLite(b)
 	objects := manyObjects(100_000)
 	for b.Loop() {
 		pass, err := s.BeginPass(ctx, time.Now())
@@ -42,12 +47,7 @@ func BenchmarkSQLiteRecordObjects(b *testing.B) {
 }
 
 func BenchmarkSQLiteObjects(b *testing.B) {
-	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "hub.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := context.Background(), benchSQLite(b)
 	pass, _ := s.BeginPass(ctx, time.Now())
 	r := store.MirrorResult{Mirror: "m", Checked: time.Now(), AllObjects: true, Objects: manyObjects(100_000)}
 	if err := s.RecordMirror(ctx, pass, r); err != nil {
