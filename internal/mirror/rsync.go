@@ -57,7 +57,7 @@ func syncRsync(ctx context.Context, opts Options, raw string) (Result, error) {
 	if err := runRsync(ctx, append(args, withSlash(raw), copyDir+"/")...); err != nil {
 		return res, fmt.Errorf("%s: %w", raw, err)
 	}
-	copyLog, err := logdir.Load(copyDir, opts.Verifier)
+	copyLog, err := logdir.LoadFull(copyDir, opts.Verifier) // the upstream's tree: no local snapshot of ours
 	if errors.Is(err, logdir.ErrNoLog) {
 		opts.Log.Warn("rsync upstream has no signed log; copying without verification", "upstream", raw)
 		return res, installUnsigned(ctx, copyDir, root)
