@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -64,4 +65,57 @@ func TestCheckersAndHubShareAPostgresStore(t *testing.T) {
 	if passes, _ := st.Passes(t.Context(), 0); len(passes) < 3 {
 		t.Errorf("passes after the hub's first = %d, want the checkers' and the hub's", len(passes))
 	}
+}
+
+// TestHubsShareTheChecking: of two hubs on one PostgreSQL store, one
+// checks and the other redirects from its results; when the checking hub
+// dies, the other takes the checking over once the lease runs out.
+func TestHubsShareTheChecking(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	dsn := pgtest.Shared(t).DSN(t)
+	cfg := goodAndTamperedHub(t, n, fmt.Sprintf("driver = \"postgres\"\ndsn = %q", dsn), "300ms")
+
+	addrA := freeAddr(t)
+	a := exec.Command(pandoBin, "hub", "--config", cfg, "--listen", addrA)
+	errA := &serveOutput{}
+	a.Stderr = errA
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Process.Kill(); a.Wait() })
+	hubA := "http://" + addrA + "/"
+	waitPasses(t, hubA, 1, errA)
+	hubB, _ := runHubProcess(t, cfg)
+
+	var stA, stB struct{ Hub, Checker string }
+	if err := hubJSON(hubA+"api/v1/status", &stA); err != nil {
+		t.Fatal(err)
+	}
+	if err := hubJSON(hubB+"api/v1/status", &stB); err != nil {
+		t.Fatal(err)
+	}
+	if stA.Checker != stA.Hub || stB.Checker != stA.Hub || stB.Hub == stA.Hub {
+		t.Fatalf("hub A %+v, hub B %+v: want A checking and B following it", stA, stB)
+	}
+	// B redirects from A's results: to the good mirror, never the tampered one.
+	for _, p := range []string{"pool/a/alpha_1.0.tar.gz", "pool/b/beta_2.0.tar.gz"} {
+		resp, err := noRedirects.Get(hubB + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var list struct{ Mirrors []struct{ Name string } }
+		if err := hubJSON(hubB+p+"?mirrorlist=json", &list); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusFound || len(list.Mirrors) == 0 || list.Mirrors[0].Name != "good" {
+			t.Errorf("hub B on %s: %s, mirror list %+v; want a redirect to good", p, resp.Status, list)
+		}
+	}
+
+	a.Process.Kill()
+	waitFor(t, "hub B to take the checking over", func() bool {
+		var st struct{ Hub, Checker string }
+		return hubJSON(hubB+"api/v1/status", &st) == nil && st.Checker == st.Hub
+	}, errA)
 }

@@ -36,16 +36,18 @@ type Options struct {
 
 // A Hub is the running service.
 type Hub struct {
-	cfg    atomic.Pointer[config.Config]
-	store  store.Store
-	origin atomic.Pointer[logdir.Log]
-	opts   Options
-	log    *slog.Logger
-	kick   chan struct{} // asks the loop for a pass now
-	passes atomic.Int64
-	last   atomic.Pointer[check.Report]
-	red    *redirector
-	export *mapExport // nil without hub.key
+	cfg     atomic.Pointer[config.Config]
+	store   store.Store
+	origin  atomic.Pointer[logdir.Log]
+	opts    Options
+	log     *slog.Logger
+	kick    chan struct{}          // asks the loop for a pass now
+	passes  atomic.Int64           // rounds done: passes checked, or followed (see lease.go)
+	id      string                 // this hub among those sharing the store
+	checker atomic.Pointer[string] // the holder of the checker lease
+	last    atomic.Pointer[check.Report]
+	red     *redirector
+	export  *mapExport // nil without hub.key
 
 	counter   *stats.Counter // redirects, flushed to the store
 	redirects redirectCounts // redirects per mirror since start, for the status pages
@@ -60,7 +62,7 @@ func New(cfg *config.Config, st store.Store, opts Options) (*Hub, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Hub{store: st, opts: opts, log: opts.Log, kick: make(chan struct{}, 1),
+	h := &Hub{store: st, opts: opts, log: opts.Log, kick: make(chan struct{}, 1), id: hubID(),
 		counter: stats.NewCounter(st, "", opts.Now), metrics: metrics.New()}
 	h.cfg.Store(cfg)
 	red, err := newRedirector(h)
@@ -160,7 +162,9 @@ func (h *Hub) loop(ctx context.Context) {
 	}
 }
 
-// Pass runs one checker pass and compiles the new availability map.
+// Pass runs one checker pass and compiles the new availability map; when
+// another hub sharing the store holds the checker lease, it compiles the
+// map from that hub's results instead.
 func (h *Hub) Pass(ctx context.Context) error {
 	cfg := h.config()
 	origin, err := check.FetchOrigin(ctx, h.store, cfg.Origin.URL, cfg.Origin.Verifier, upstream.Config{})
@@ -168,6 +172,13 @@ func (h *Hub) Pass(ctx context.Context) error {
 		return err
 	}
 	h.origin.Store(origin)
+	checks, err := h.takeLease(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if !checks {
+		return h.follow(ctx)
+	}
 	opts := check.OptionsFromConfig(cfg)
 	opts.Log = h.log
 	if h.opts.Check != nil {
@@ -263,7 +274,7 @@ func requestKind(r *http.Request) string {
 }
 
 func (h *Hub) apiStatus(w http.ResponseWriter, r *http.Request) {
-	out := map[string]any{"passes": h.Passes()}
+	out := map[string]any{"passes": h.Passes(), "hub": h.id, "checker": h.Checker()}
 	if o := h.origin.Load(); o != nil {
 		out["origin"] = map[string]any{"records": o.N(), "root": o.Checkpoint.Hash.String(), "signed": o.Checkpoint.Time}
 	}

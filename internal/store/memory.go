@@ -25,6 +25,7 @@ type Memory struct {
 	strings  interner // of the object states kept
 	meta     map[string][]byte
 	stats    memStats
+	leases   map[string]memLease
 }
 
 // NewMemory returns an empty in-memory store.

@@ -172,3 +172,20 @@ func checkMetaKey(key string) error {
 
 // errClosed is returned by a closed store.
 var errClosed = errors.New("store is closed")
+
+// Bounds of a lease's name and holder.
+const maxLeaseText = 256
+
+// checkLease refuses a lease without a name or holder, or one that ends
+// before it begins.
+func checkLease(name, holder string, now, until time.Time) error {
+	switch {
+	case name == "" || len(name) > maxLeaseText:
+		return fmt.Errorf("lease: name %q: want 1 to %d bytes", name, maxLeaseText)
+	case holder == "" || len(holder) > maxLeaseText:
+		return fmt.Errorf("lease %q: holder %q: want 1 to %d bytes", name, holder, maxLeaseText)
+	case now.IsZero() || !until.After(now):
+		return fmt.Errorf("lease %q: until %v is not after now %v", name, until, now)
+	}
+	return nil
+}

@@ -88,8 +88,8 @@ func TestSQLiteReopen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := schemaVersions(t, path); got != "1:0001_initial.sql,2:0002_stats.sql,3:0003_problem_counts.sql" {
-		t.Errorf("schema_version = %s, want one row for each of migrations 1 to 3", got)
+	if got := schemaVersions(t, path); got != "1:0001_initial.sql,2:0002_stats.sql,3:0003_problem_counts.sql,4:0004_leases.sql" {
+		t.Errorf("schema_version = %s, want one row for each of migrations 1 to 4", got)
 	}
 }
 
@@ -129,7 +129,7 @@ func TestSQLiteNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := store.OpenSQLite(context.Background(), path)
-	want := "sqlite database " + path + ": schema version 99 is newer than this program knows (3); use a newer pando"
+	want := "sqlite database " + path + ": schema version 99 is newer than this program knows (4); use a newer pando"
 	if err == nil || err.Error() != want {
 		t.Errorf("OpenSQLite of a newer schema: %v, want %s", err, want)
 	}

@@ -33,7 +33,7 @@ func TestStatsSQLiteUpgrade(t *testing.T) {
 	openSQLite(t, path).Close()
 	db := rawDB(t, path)
 	for _, q := range []string{
-		`DROP TABLE stats_counts`, `DROP TABLE stats_batches`, `DROP TABLE stats_reported`, `DROP TABLE problem_counts`,
+		`DROP TABLE stats_counts`, `DROP TABLE stats_batches`, `DROP TABLE stats_reported`, `DROP TABLE problem_counts`, `DROP TABLE leases`,
 		`DELETE FROM schema_version WHERE version >= 2`,
 		`INSERT INTO meta (key, value) VALUES ('kept', x'01')`,
 	} {
@@ -44,7 +44,7 @@ func TestStatsSQLiteUpgrade(t *testing.T) {
 	db.Close()
 
 	s := openSQLite(t, path)
-	if got := schemaVersions(t, path); got != "1:0001_initial.sql,2:0002_stats.sql,3:0003_problem_counts.sql" {
+	if got := schemaVersions(t, path); got != "1:0001_initial.sql,2:0002_stats.sql,3:0003_problem_counts.sql,4:0004_leases.sql" {
 		t.Errorf("schema_version after upgrade = %s", got)
 	}
 	if v, err := s.GetMeta(ctx, "kept"); err != nil || string(v) != "\x01" {

@@ -92,6 +92,12 @@ type Store interface {
 	// with the days each mirror reported in that range.
 	QueryStats(ctx context.Context, q StatsQuery) (StatsResult, error)
 
+	// Lease takes or renews the lease called name for holder until the
+	// time until, and returns the lease's holder afterwards: holder itself,
+	// or another holder whose lease has not expired at now. Hubs sharing a
+	// store take the "checker" lease so that one of them checks.
+	Lease(ctx context.Context, name, holder string, now, until time.Time) (string, error)
+
 	// Prune forgets what is older than before and no longer needed: the
 	// passes that started before it, with their results, unless a pass
 	// holds some mirror's latest result; problems last seen before it that

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"History", testHistory},
 		{"ProblemCounts", testProblemCounts},
 		{"Prune", testPrune},
+		{"Lease", testLease},
 		{"Invalid", testInvalid},
 		{"Meta", testMeta},
 		{"ConcurrentWriters", testConcurrentWriters},
