@@ -1,9 +1,9 @@
 package store
 
 import (
-	"time"
 	"context"
 	"sort"
+	"time"
 )
 
 // memStats is the statistics part of Memory, guarded by its mutex.
