@@ -16,7 +16,8 @@ type pinning struct {
 
 // newPinning gives wrk the first half of the CPUs and the servers the rest
 // (on two CPUs: wrk CPU 0, servers CPU 1), or pins nothing with -pin=false
-// or a single CPU.
+// or a single CPU. It takes the CPUs to be numbered from 0, as they are
+// for a process that may run on all of them.
 func newPinning(cfg config) (pinning, error) {
 	n := runtime.NumCPU()
 	if !cfg.pin || n < 2 {
