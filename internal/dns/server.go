@@ -104,16 +104,36 @@ func defaultResolve(ctx context.Context, host string) ([]netip.Addr, error) {
 
 // ListenAndServe serves on addr over UDP and TCP until ctx ends.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	pc, err := net.ListenPacket("udp", addr)
+	pc, ln, err := listen(addr)
 	if err != nil {
-		return fmt.Errorf("dns: %w", err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
 		return fmt.Errorf("dns: %w", err)
 	}
 	return s.Serve(ctx, pc, ln)
+}
+
+// listenTries bounds how often listen picks another port when the port the
+// kernel chose for UDP is taken for TCP.
+const listenTries = 16
+
+// listen listens on addr over UDP and then TCP on the same port. With port
+// 0 the kernel picks a UDP port that may already be in use over TCP; then
+// another is tried.
+func listen(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for try := 1; ; try++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || try == listenTries {
+			return nil, nil, err
+		}
+	}
 }
 
 // Serve answers queries on pc (UDP) and ln (TCP), and keeps its view of the

@@ -97,11 +97,7 @@ func startServer(t *testing.T, w *availtest.World, opts Options) *testServer {
 	opts.TTL, opts.Refresh = 60*time.Second, 10*time.Millisecond
 	opts.Map, opts.Geo, opts.Resolve = ts.m.Load, func() *geo.DB { return db }, ts.res.resolve
 	ts.s = New(opts)
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	pc, ln, err := listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
