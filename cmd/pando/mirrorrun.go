@@ -94,15 +94,20 @@ func runMirrorRun(ctx context.Context, e *env, args []string) error {
 	}
 	hangup := make(chan struct{}, 1)
 	o.Hangup = hangup
-	steps = append(steps, reloadStep{"pass", "it on to the agent (reopen its access log, sync now)", func() error {
+	onHangup(ctx, o.Log, append(steps, forwardHangup(hangup))...)
+	return agent.Run(ctx, o)
+}
+
+// forwardHangup hands SIGHUP on to the agent, which reopens its access log
+// and syncs at once.
+func forwardHangup(c chan<- struct{}) reloadStep {
+	return reloadStep{"pass", "it on to the agent (reopen its access log, sync now)", func() error {
 		select {
-		case hangup <- struct{}{}:
+		case c <- struct{}{}:
 		default: // one is pending already
 		}
 		return nil
-	}})
-	onHangup(ctx, o.Log, steps...)
-	return agent.Run(ctx, o)
+	}}
 }
 
 // options checks the flags and turns them into the agent's options and
