@@ -54,10 +54,15 @@ func loadAll(ctx context.Context, cfg config, dir string, edge *proc, paths, ips
 	var procs [nServers]*proc
 	procs[srvPando] = edge
 	for _, i := range []int{srvMinimal, srvFixedFull} {
-		if procs[i], err = startReference(ctx, f.pinning.servers, serverName(i), paths[0]); err != nil {
+		if procs[i], err = startReference(ctx, serverName(i), paths[0]); err != nil {
 			return err
 		}
 		defer procs[i].stop()
+	}
+	for _, p := range procs { // started on any CPU, so that startup is timed as without pinning
+		if err := p.pin(f.pinning.servers); err != nil {
+			return err
+		}
 	}
 	for _, p := range procs { // warm up
 		if _, err := runWrk(ctx, f.pinning.load, p.addr, script, cfg.threads, 16, time.Second); err != nil {
@@ -103,7 +108,7 @@ func measure(ctx context.Context, p *proc, cpus, script string, threads, conns i
 }
 
 // startReference starts this program as a reference server.
-func startReference(ctx context.Context, cpus, mode, path string) (*proc, error) {
+func startReference(ctx context.Context, mode, path string) (*proc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -112,7 +117,7 @@ func startReference(ctx context.Context, cpus, mode, path string) (*proc, error)
 	if err != nil {
 		return nil, err
 	}
-	p, err := startProc(addr, cpus, self, "-minimal-server", mode+"@"+addr)
+	p, err := startProc(addr, self, "-minimal-server", mode+"@"+addr)
 	if err != nil {
 		return nil, err
 	}

@@ -26,8 +26,8 @@
 //     is loaded in turn, round after round, and the median round is
 //     reported with the spread, so that other load on the machine falls on
 //     all alike. With two CPUs or more, wrk runs on the first half of them
-//     and every server on the rest (taskset; -pin=false shares them), so
-//     that neither takes CPU time from the other.
+//     and every server, once started, on the rest (taskset; -pin=false
+//     shares them), so that neither takes CPU time from the other.
 //
 // wrk's Lua script varies the path over a sample of the objects and sends
 // X-Forwarded-For from networks in the generated database; the edge trusts

@@ -55,10 +55,9 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// startProc starts name with args on cpus ("" for any); the caller passes
-// the address it will listen on.
-func startProc(addr, cpus, name string, args ...string) (*proc, error) {
-	name, args = pinned(cpus, name, args)
+// startProc starts name with args; the caller passes the address it will
+// listen on.
+func startProc(addr, name string, args ...string) (*proc, error) {
 	p := &proc{cmd: exec.Command(name, args...), addr: addr, log: &logBuffer{}}
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {
@@ -89,6 +88,20 @@ func (p *proc) waitRedirect(ctx context.Context, started time.Time, path string)
 		time.Sleep(500 * time.Microsecond)
 	}
 	return 0, fmt.Errorf("no redirect from %s within 30s\n%s", p.addr, p.log.String())
+}
+
+// pin moves every thread of the process to cpus ("" leaves it where it
+// is). A Go program follows: its GOMAXPROCS becomes the number of CPUs it
+// may now run on, within a second or so.
+func (p *proc) pin(cpus string) error {
+	if cpus == "" {
+		return nil
+	}
+	out, err := exec.Command("taskset", "-a", "-p", "-c", cpus, strconv.Itoa(p.cmd.Process.Pid)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("taskset -a -p -c %s %d: %v\n%s", cpus, p.cmd.Process.Pid, err, out)
+	}
+	return nil
 }
 
 // stop ends the process with SIGTERM (SIGKILL after 15s).

@@ -67,7 +67,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	f.pinning = pin
-	edge, err := startEdge(ctx, pin.servers, pando, mapFile, pub, geoFile, paths[0], &f)
+	edge, err := startEdge(ctx, pando, mapFile, pub, geoFile, paths[0], &f)
 	if err != nil {
 		return err
 	}
@@ -165,13 +165,13 @@ func samplePaths(m *availability.Map, rng *rand.Rand, n int) []string {
 
 // startEdge starts "pando redirect" and measures the time to its first
 // redirect and its memory then.
-func startEdge(ctx context.Context, cpus, pando, mapFile, pub, geoFile, firstPath string, f *figures) (*proc, error) {
+func startEdge(ctx context.Context, pando, mapFile, pub, geoFile, firstPath string, f *figures) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	p, err := startProc(addr, cpus, pando, "redirect", "--map", mapFile, "--pubkey", pub, "--listen", addr,
+	p, err := startProc(addr, pando, "redirect", "--map", mapFile, "--pubkey", pub, "--listen", addr,
 		"--geoip", geoFile, "--trusted-proxy", "127.0.0.1", "--reload", "0")
 	if err != nil {
 		return nil, err
