@@ -151,3 +151,28 @@ func readURL(t *testing.T, url string) []byte {
 	b.ReadFrom(resp.Body)
 	return b.Bytes()
 }
+
+// TestMirrorRunHangup: SIGHUP makes the agent sync at once, with an hour
+// to go before its next scheduled run.
+func TestMirrorRunHangup(t *testing.T) {
+	n := newNetwork(t, map[string]string{"a.txt": "a"})
+	root := filepath.Join(n.dir, "mirror")
+	addr := freeAddr(t)
+	cmd := exec.Command(pandoBin, "mirror", "run", "--upstream", n.url, "--root", root, "--pubkey", n.pub,
+		"--listen", addr, "--interval", "1h")
+	var errb serveOutput
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base := "http://" + addr + "/"
+	waitFor(t, "the first sync", func() bool { return headOK(base + "a.txt") }, &errb)
+	writeFiles(t, n.origin, map[string]string{"b.txt": "b"})
+	n.publish(t)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the sync SIGHUP asked for", func() bool { return headOK(base + "b.txt") }, &errb)
+	if !strings.Contains(errb.String(), "SIGHUP: passed it on to the agent") {
+		t.Errorf("the agent's log does not name the hangup:\n%s", errb.String())
+	}
+}
