@@ -10,7 +10,7 @@
 //   - sync initial: "pando mirror sync" from "pando serve" into an empty
 //     mirror, against "rsync -a --delete" from "rsync --daemon" into another
 //     (with -fsync-ref, also against "rsync -a --delete --fsync", since pando
-//     fsyncs every file it installs and plain rsync does not);
+//     makes every file durable before its checkpoint and plain rsync does not);
 //   - sync no change: both again, nothing changed (goal pando >= 20x faster);
 //   - publish 1% change: publish after 1% of the files were rewritten (same
 //     and different sizes), added or removed;
@@ -88,7 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.jobs, "jobs", 0, "pass --jobs to pando mirror sync (0: pando's default)")
 	fs.StringVar(&c.keep, "keep", "", "keep the generated tree in `DIR` and reuse it when files, scale and seed match")
 	fs.StringVar(&c.pando, "pando", "", "use this pando binary instead of building ./cmd/pando")
-	fs.BoolVar(&c.fsyncRef, "fsync-ref", false, "also time an initial rsync --fsync (durable like pando, which fsyncs every file) as a second reference")
+	fs.BoolVar(&c.fsyncRef, "fsync-ref", false, "also time an initial rsync --fsync (durable like pando, which makes every file durable before its checkpoint) as a second reference")
 	fs.BoolVar(&c.asJSON, "json", false, "print the results as JSON on stdout (the table goes to stderr)")
 	fs.DurationVar(&c.stepTimeout, "step-timeout", 30*time.Minute, "limit for each command the benchmark runs")
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Hour, "limit for the whole run")
