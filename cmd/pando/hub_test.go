@@ -420,3 +420,49 @@ func TestHubStopsWhenDNSCannotBind(t *testing.T) {
 		t.Errorf("hub with a taken DNS address: exit %d, stderr %q; want exit 1 naming the address", r.code, r.stderr)
 	}
 }
+
+// TestHubFollowsSymlinks: a download through a symlinked directory of the
+// origin goes to a mirror holding the file the link leads to, not to the
+// fall-back; a looping link still goes to the fall-back.
+func TestHubFollowsSymlinks(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	for link, target := range map[string]string{"releases/latest": "1.0", "loop-a": "loop-b", "loop-b": "loop-a"} {
+		if err := os.Symlink(target, filepath.Join(n.origin, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.publish(t)
+	hub, _ := runHubProcess(t, goodAndTamperedHub(t, n, `path = "hub.db"`, "1h"))
+	var good string
+	var m struct {
+		Access []struct{ URL string } `json:"access"`
+	}
+	if err := hubJSON(hub+"api/v1/mirrors/good", &m); err != nil || len(m.Access) != 1 {
+		t.Fatalf("mirror good: %+v, %v", m, err)
+	}
+	good = m.Access[0].URL
+	for path, want := range map[string]string{
+		"releases/latest/checksums.txt":     good + "releases/1.0/checksums.txt",
+		"releases/latest/dup-of-alpha.gz":   good + "releases/1.0/dup-of-alpha.gz",
+		"loop-a/x":                          n.url + "loop-a/x",
+		"releases/latest/not-published.txt": n.url + "releases/latest/not-published.txt",
+	} {
+		resp, err := noRedirects.Get(hub + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != want {
+			t.Errorf("GET /%s: %s, Location %q; want 302 to %s", path, resp.Status, loc, want)
+		}
+	}
+	resp, err := http.Get(hub + "releases/latest/checksums.txt.meta4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), good+"releases/1.0/checksums.txt") {
+		t.Errorf("Metalink through the link: %s\n%s", resp.Status, body)
+	}
+}
