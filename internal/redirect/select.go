@@ -56,11 +56,9 @@ type Candidate struct {
 type cand struct {
 	mirror int32 // index in the map's mirrors
 	access int32 // index in the mirror's access points
-	entry  int32 // index in the index's entries for the scheme
 	band   int32 // distance band in TierDistance
 	tier   Tier
 	weight float64
-	dist   float64 // km; valid in TierDistance
 }
 
 // A Reason says why a mirror is not a candidate.
@@ -165,10 +163,10 @@ func gather(ents []entry, p *plan, obj *availability.Object, width float64, k in
 			}
 			band = int32((pe.dist - nearest) / width)
 		}
-		if n >= k && (pe.tier != last.tier || band != last.band) {
+		if n >= k && (n == 0 || pe.tier != last.tier || band != last.band) {
 			break
 		}
-		last = cand{mirror: e.mirror, access: e.access[a], entry: pe.entry, band: band, tier: pe.tier, weight: e.weight, dist: pe.dist}
+		last = cand{mirror: e.mirror, access: e.access[a], band: band, tier: pe.tier, weight: e.weight}
 		dst = append(dst, last)
 		n++
 	}
