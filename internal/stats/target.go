@@ -7,20 +7,8 @@ import (
 	"github.com/pando-mirror/pando/internal/journal"
 )
 
-// pathBuf holds the scratch space of objectPath, reused line after line.
+// pathBuf holds the scratch space of resolve, reused line after line.
 type pathBuf struct{ decoded, clean []byte }
-
-// objectPath returns the path, relative to the tree's root, of the object
-// the request target names, and the outcome for it: Download, Metadata (a
-// path under .pando/) or NotObject (the root, a directory, a path that
-// climbs out of the tree or that no published object can have). The target
-// is as logged: \xHH escapes (nginx, Apache) and then %HH escapes are
-// decoded, the query is dropped, and "." and ".." segments and repeated
-// slashes are resolved as a web server resolves them. The path returned
-// points into target or into b, valid until the next call.
-func (b *pathBuf) objectPath(target []byte) ([]byte, Outcome) {
-	return b.resolve(trimTarget(target))
-}
 
 // trimTarget returns the path part of a request target: without scheme
 // and host (absolute form), query or fragment.
@@ -35,7 +23,14 @@ func trimTarget(target []byte) []byte {
 	return target
 }
 
-// resolve is objectPath for a trimmed target.
+// resolve returns the path, relative to the tree's root, of the object a
+// trimmed request target (see trimTarget) names, and the outcome for it:
+// Download, Metadata (a path under .pando/) or NotObject (the root, a
+// directory, a path that climbs out of the tree or that no published
+// object can have). The target is as logged: \xHH escapes (nginx, Apache)
+// and then %HH escapes are decoded, and "." and ".." segments and repeated
+// slashes are resolved as a web server resolves them. The path returned
+// points into target or into b, valid until the next call.
 func (b *pathBuf) resolve(target []byte) ([]byte, Outcome) {
 	if len(target) == 0 || target[0] != '/' {
 		return nil, NotObject
