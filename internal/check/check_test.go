@@ -312,10 +312,9 @@ func TestPassStaleRollbackFork(t *testing.T) {
 	w.publish(t0, map[string]string{"a": "1"})
 	old := w.log
 	st := store.NewMemory()
-	stale := w.mirror("http", "http://stale/")
-	rolled := w.mirror("http", "http://rolled/")
+	w.mirror("http", "http://stale/") // keeps the first state
 	w.publish(w.now.Add(-time.Hour), map[string]string{"b": "22"})
-	w.mirror("http", "http://rolled/")
+	rolled := w.mirror("http", "http://rolled/")
 	rep := w.pass(st, httpMirror("stale"), httpMirror("rolled"))
 	if got := kinds(rep.Mirrors[0]); got != "stale" {
 		t.Errorf("stale mirror: %q", got)
@@ -326,10 +325,8 @@ func TestPassStaleRollbackFork(t *testing.T) {
 	if got := kinds(rep.Mirrors[1]); got != "" {
 		t.Errorf("current mirror: %q", got)
 	}
-	_ = stale
 
 	// The second mirror now serves the old checkpoint again: a rollback.
-	rolled = w.trees["http://rolled/"]
 	rolled.files[logdir.CheckpointPath] = old.Signed
 	rep = w.pass(st, httpMirror("rolled"))
 	if got := kinds(rep.Mirrors[0]); got != "rollback" {
