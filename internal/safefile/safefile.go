@@ -1,6 +1,7 @@
 // Package safefile owns the crash-safe ways pando changes a local file
 // system: whole-file writes that are either fully there or not at all
-// (temporary name, fsync, rename, fsync of the directory), and the advisory
+// (temporary name, fsync, rename, fsync of the directory; for caches that
+// are checked when read, the same without the syncs), and the advisory
 // lock that keeps two writers out of one tree.
 package safefile
 
