@@ -11,8 +11,10 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	mathrand "math/rand/v2"
 	"net"
@@ -319,7 +321,12 @@ func sampleRepository(root, version string) error {
 			return err
 		}
 	}
-	return nil
+	// releases/latest points at the newest release, as on real download sites.
+	latest := filepath.Join(root, "releases", "latest")
+	if err := os.Remove(latest); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.Symlink(version, latest)
 }
 
 func flipByte(name string, at int64) error {
@@ -368,6 +375,7 @@ func printNetwork(w io.Writer, n *Network) {
 	iso := "releases/1.1/pando-demo-1.1.iso"
 	fmt.Fprintf(w, "Open %s for the status page. Try:\n", n.Hub)
 	fmt.Fprintf(w, "  curl -sI %s%s                 # 302 to a mirror that holds it\n", n.Hub, iso)
+	fmt.Fprintf(w, "  curl -sI %sreleases/latest/pando-demo-1.1.iso             # through the origin's symlink\n", n.Hub)
 	fmt.Fprintf(w, "  curl -s '%sreleases/1.0/pando-demo-1.0.iso?mirrorlist=json'   # never the tampered mirror\n", n.Hub)
 	fmt.Fprintf(w, "  aria2c %sreleases/1.0/pando-demo-1.0.iso.meta4\n", n.Hub)
 	fmt.Fprintf(w, "  pando get %s%s --pubkey %s -o /tmp/pando-demo.iso\n", n.Hub, iso, n.PubKey)
