@@ -2,8 +2,7 @@ package store
 
 import "sync"
 
-// maxInterned bounds an interner: past it, it starts again empty, so paths
-// that left the tree are not kept for ever.
+// maxInterned bounds each generation of an interner.
 const maxInterned = 1 << 20
 
 // An interner hands out one string for all equal strings it is given, so
@@ -11,17 +10,46 @@ const maxInterned = 1 << 20
 // SHA256: a hub that reads every mirror's states holds each path and hash
 // once, and comparing two of them is a pointer comparison. It is safe for
 // concurrent use.
+//
+// It keeps two generations of strings: a new one begins when the states of
+// a mirror are read a second time (the hub reads every mirror's once per
+// map it compiles), or when the current one is full, and strings the new
+// generation does not ask for are dropped with the one before it. So it
+// holds what the latest round of reads used, not every path and hash ever
+// seen.
 type interner struct {
-	mu sync.Mutex
-	m  map[string]string
+	mu        sync.Mutex
+	cur, prev map[string]string
+	read      map[string]bool // mirrors whose states the current generation read
+}
+
+// reading notes that the states of mirror are about to be read.
+func (in *interner) reading(mirror string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.read[mirror] {
+		in.next()
+	}
+	if in.read == nil {
+		in.read = make(map[string]bool)
+	}
+	in.read[mirror] = true
+}
+
+// next begins a new generation.
+func (in *interner) next() {
+	in.prev, in.cur, in.read = in.cur, nil, nil
 }
 
 // bytes returns the string equal to b.
 func (in *interner) bytes(b []byte) string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if s, ok := in.m[string(b)]; ok { // no allocation to look up
+	if s, ok := in.cur[string(b)]; ok { // no allocation to look up
 		return s
+	}
+	if s, ok := in.prev[string(b)]; ok {
+		return in.add(s)
 	}
 	return in.add(string(b))
 }
@@ -39,17 +67,24 @@ func (in *interner) same(prev string, b []byte) string {
 func (in *interner) string(s string) string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if t, ok := in.m[s]; ok {
+	if t, ok := in.cur[s]; ok {
 		return t
+	}
+	if t, ok := in.prev[s]; ok {
+		s = t
 	}
 	return in.add(s)
 }
 
+// add puts s in the current generation.
 func (in *interner) add(s string) string {
-	if in.m == nil || len(in.m) >= maxInterned {
-		in.m = make(map[string]string)
+	if len(in.cur) >= maxInterned {
+		in.next()
 	}
-	in.m[s] = s
+	if in.cur == nil {
+		in.cur = make(map[string]string)
+	}
+	in.cur[s] = s
 	return s
 }
 

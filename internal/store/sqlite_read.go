@@ -150,6 +150,7 @@ func queryProblems(ctx context.Context, tx *sql.Tx, byMirror map[string]*MirrorR
 }
 
 func (s *SQLite) Objects(ctx context.Context, mirror string) ([]ObjectState, error) {
+	s.strings.reading(mirror)
 	out, err := s.queryObjects(ctx, `WHERE mirror = ? ORDER BY access, path`, mirror)
 	if err != nil {
 		return nil, fmt.Errorf("objects of mirror %q: %w", mirror, err)
