@@ -97,6 +97,11 @@ func TestHubsShareTheChecking(t *testing.T) {
 	if stA.Checker != stA.Hub || stB.Checker != stA.Hub || stB.Hub == stA.Hub {
 		t.Fatalf("hub A %+v, hub B %+v: want A checking and B following it", stA, stB)
 	}
+	for hub, want := range map[string]float64{hubA: 1, hubB: 0} {
+		if v, ok := metricValue(scrape(t, hub), "pando_hub_checker", nil); !ok || v != want {
+			t.Errorf("%s: pando_hub_checker = %v (present %v), want %v", hub, v, ok, want)
+		}
+	}
 	// B redirects from A's results: to the good mirror, never the tampered one.
 	for _, p := range []string{"pool/a/alpha_1.0.tar.gz", "pool/b/beta_2.0.tar.gz"} {
 		resp, err := noRedirects.Get(hubB + p)

@@ -38,6 +38,7 @@ func (h *Hub) takeLease(ctx context.Context, cfg *config.Config) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	h.metrics.ObserveChecker(holder == h.id)
 	if old := h.checker.Swap(&holder); old == nil || *old != holder {
 		if holder == h.id {
 			h.log.Info("this hub checks the mirrors", "hub", h.id)

@@ -29,6 +29,7 @@ type Metrics struct {
 	originRecs   prometheus.Gauge
 	originAge    prometheus.Gauge
 	lastPass     prometheus.Gauge
+	checker      prometheus.Gauge
 }
 
 // New returns metrics registered on a fresh registry of their own.
@@ -56,9 +57,11 @@ func New() *Metrics {
 			Help: "Age of the origin's signed checkpoint at the latest pass."}),
 		lastPass: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pando_check_last_pass_timestamp_seconds",
 			Help: "Unix time the latest pass finished."}),
+		checker: prometheus.NewGauge(prometheus.GaugeOpts{Name: "pando_hub_checker",
+			Help: "1 if this hub holds the checker lease and checks the mirrors, 0 if it follows another hub's checks."}),
 	}
 	m.reg.MustRegister(m.requests, m.redirects, m.passDuration, m.passes, m.problems,
-		m.mirrorOK, m.mirrorLag, m.originRecs, m.originAge, m.lastPass)
+		m.mirrorOK, m.mirrorLag, m.originRecs, m.originAge, m.lastPass, m.checker)
 	return m
 }
 
@@ -115,6 +118,10 @@ func (m *Metrics) observeMirror(mr *check.MirrorReport) {
 		m.problems.WithLabelValues(mr.Name, string(p.Kind)).Inc()
 	}
 }
+
+// ObserveChecker records whether this hub checks the mirrors (see the hub's
+// checker lease).
+func (m *Metrics) ObserveChecker(checks bool) { m.checker.Set(boolFloat(checks)) }
 
 func boolFloat(b bool) float64 {
 	if b {
