@@ -48,6 +48,7 @@ func Compile(origin *logdir.Log, mirrors []config.Mirror, latest []store.MirrorR
 		m.mirrors = append(m.mirrors, compileMirror(cm, results[cm.Name], &m.slots))
 	}
 	m.words = wordsFor(m.slots)
+	m.hosts = newHostIndex(m.mirrors)
 	hexes := m.addFiles(origin.State)
 	m.addHoldings(results, objects, hexes)
 	return m
