@@ -18,18 +18,21 @@ import (
 
 // Metrics holds every collector and the registry that serves them.
 type Metrics struct {
-	reg          *prometheus.Registry
-	requests     *prometheus.CounterVec
-	redirects    *prometheus.CounterVec
-	passDuration prometheus.Histogram
-	passes       prometheus.Counter
-	problems     *prometheus.GaugeVec
-	mirrorOK     *prometheus.GaugeVec
-	mirrorLag    *prometheus.GaugeVec
-	originRecs   prometheus.Gauge
-	originAge    prometheus.Gauge
-	lastPass     prometheus.Gauge
-	checker      prometheus.Gauge
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	redirects *prometheus.CounterVec
+
+	// Counters of the series counted on every request, found once.
+	requestCounters, redirectCounters counterCache
+	passDuration                      prometheus.Histogram
+	passes                            prometheus.Counter
+	problems                          *prometheus.GaugeVec
+	mirrorOK                          *prometheus.GaugeVec
+	mirrorLag                         *prometheus.GaugeVec
+	originRecs                        prometheus.Gauge
+	originAge                         prometheus.Gauge
+	lastPass                          prometheus.Gauge
+	checker                           prometheus.Gauge
 }
 
 // New returns metrics registered on a fresh registry of their own.
@@ -76,13 +79,13 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // ObserveRequest counts one HTTP request of a kind ("object", "api", ...)
 // with a result such as a status class ("2xx", "3xx").
 func (m *Metrics) ObserveRequest(kind, result string) {
-	m.requests.WithLabelValues(kind, result).Inc()
+	m.requestCounters.get(m.requests, kind, result).Inc()
 }
 
 // ObserveRedirect counts one object request answered for mirror ("" for the
 // fall-back) with result ("redirect", "not_found", ...).
 func (m *Metrics) ObserveRedirect(mirror, result string) {
-	m.redirects.WithLabelValues(mirror, result).Inc()
+	m.redirectCounters.get(m.redirects, mirror, result).Inc()
 }
 
 // ObservePass records a finished checker pass. The per-mirror gauges are

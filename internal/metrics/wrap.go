@@ -3,7 +3,6 @@ package metrics
 import (
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -53,7 +52,7 @@ func RequestKind(r *http.Request) string {
 		return "metrics"
 	case p == "/mirrors.json" || strings.HasPrefix(p, "/api/"):
 		return "api"
-	case r.URL.Query().Has("mirrorlist"):
+	case r.URL.RawQuery != "" && r.URL.Query().Has("mirrorlist"):
 		return "mirrorlist"
 	case strings.HasSuffix(p, ".meta4"):
 		return "metalink"
@@ -83,8 +82,10 @@ func StatusClass(code int) string {
 	if code < 100 || code > 599 {
 		return "other"
 	}
-	return strconv.Itoa(code/100) + "xx"
+	return statusClasses[code/100-1]
 }
+
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 
 // statusWriter records the first status written.
 type statusWriter struct {

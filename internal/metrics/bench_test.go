@@ -1,0 +1,41 @@
+package metrics
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// BenchmarkWrap is what counting costs a redirect: the wrapped handler
+// against the bare one.
+func BenchmarkWrap(b *testing.B) {
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "https://m1.example/pub/pool/a.iso")
+		w.WriteHeader(http.StatusFound)
+	})
+	mirrorOf := func(string) string { return "m1" }
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"bare", bare},
+		{"wrapped", Wrap(bare, New(), mirrorOf)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/pool/a.iso", nil)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				c.h.ServeHTTP(w, req)
+			}
+		})
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps nothing but its header.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
