@@ -134,6 +134,9 @@ func printCheck(w io.Writer, r *check.Report) error {
 		if !m.Enabled {
 			st += " (disabled)"
 		}
+		if m.Superseded {
+			st += " (not stored: another checker's later pass was)"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f%%\t%d\n", m.Name, st, optInt(m.Records), optLag(m.LagSeconds), m.Complete*100, len(m.Problems))
 	}
 	if err := tw.Flush(); err != nil {
