@@ -50,6 +50,7 @@ func Compile(origin *logdir.Log, mirrors []config.Mirror, latest []store.MirrorR
 	m.words = wordsFor(m.slots)
 	m.hosts = newHostIndex(m.mirrors)
 	hexes := m.addFiles(origin.State)
+	m.addLinks(origin.State)
 	m.addHoldings(results, objects, hexes)
 	return m
 }

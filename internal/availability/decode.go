@@ -88,7 +88,7 @@ func (r *reader) f64(what string) float64 {
 	return math.Float64frombits(binary.LittleEndian.Uint64(b))
 }
 
-func (m *Map) decodeBody(b []byte) error {
+func (m *Map) decodeBody(b []byte, version int) error {
 	r := &reader{b: b}
 	m.fallback = r.str("fallback", maxURLLen)
 	if r.err == nil && m.fallback != "" {
@@ -102,10 +102,45 @@ func (m *Map) decodeBody(b []byte) error {
 	if err := m.decodeObjects(r); err != nil {
 		return err
 	}
+	if version >= 2 {
+		if err := m.decodeLinks(r); err != nil {
+			return err
+		}
+	}
 	if r.off != len(b) {
-		return fmt.Errorf("%d bytes after the last object", len(b)-r.off)
+		return fmt.Errorf("%d bytes after the last field", len(b)-r.off)
 	}
 	return nil
+}
+
+// decodeLinks reads the symlinks, refusing any the signed log could not
+// hold, out of order, or at an object's path.
+func (m *Map) decodeLinks(r *reader) error {
+	n := r.uvarint("link count", MaxLinks)
+	prev := ""
+	for i := 0; i < int(n) && r.err == nil; i++ {
+		l := Link{Path: r.str("link path", journal.MaxPathLen), Target: r.str("link target", journal.MaxPathLen)}
+		if r.err != nil {
+			break
+		}
+		var err error
+		switch _, obj := m.Lookup(l.Path); {
+		case i > 0 && l.Path <= prev:
+			err = fmt.Errorf("path %q not after %q", truncate(l.Path), truncate(prev))
+		case obj:
+			err = fmt.Errorf("path %q is an object's", truncate(l.Path))
+		default:
+			if err = journal.CheckPath(l.Path); err == nil {
+				err = journal.CheckTarget(l.Path, l.Target)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("link %d: %w", i, err)
+		}
+		m.links = append(m.links, l)
+		prev = l.Path
+	}
+	return r.err
 }
 
 func (m *Map) decodeMirrors(r *reader) error {

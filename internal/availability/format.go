@@ -1,11 +1,11 @@
 package availability
 
-// # Format (pando availability v1)
+// # Format (pando availability v2)
 //
 // A signed map is a signed note (golang.org/x/mod/sumdb/note) followed
 // directly by a binary body. The note's text is five lines:
 //
-//	pando availability v1
+//	pando availability v2
 //	<origin>
 //	<records>
 //	<created>
@@ -24,12 +24,14 @@ package availability
 // an IEEE 754 double, little-endian.
 //
 //	body    = fallback:str nmirrors:uvarint mirror* nobjects:uvarint object*
+//	          nlinks:uvarint link*
 //	mirror  = name:str weight:uvarint country:str continent:str flags:byte
 //	          [lat:f64 lon:f64]  (if flags&1)
 //	          asn:uvarint problem:str naccess:uvarint access*
 //	access  = kind:byte url:str reachable:byte
 //	object  = shared:uvarint suffix:str size:uvarint record:uvarint
 //	          sha256:32 bytes holders:ceil(slots/8) bytes
+//	link    = path:str target:str
 //
 // Mirror flags: 1 coordinates follow, 2 checked, 4 trusted; other bits are
 // zero. Access kinds: 1 http, 2 https, 3 ftp, strictly increasing within a
@@ -38,7 +40,15 @@ package availability
 // of the previous object's path followed by suffix; shared is exactly the
 // length of the two paths' common prefix, so paths are strictly increasing.
 // Bit s of holders (byte s/8, bit s%8, least significant first) says slot s
-// holds the object; bits beyond the last slot are zero.
+// holds the object; bits beyond the last slot are zero. Links are the
+// origin's symlinks, paths strictly increasing, each path and target by the
+// signed log's rules (journal.CheckPath, journal.CheckTarget), no path an
+// object's.
+//
+// Version 1 is the same without the links (its body ends after the
+// objects); Decode still reads it, as a map without symlinks. Encode writes
+// version 2, which a redirector that knows only version 1 refuses: upgrade
+// the edges before the hub.
 //
 // Decode refuses anything Encode would not have written byte for byte, and
 // anything beyond the limits below, with an error that names the field.
@@ -62,13 +72,18 @@ import (
 	"github.com/pando-mirror/pando/internal/journal"
 )
 
-// Header is the first line of every signed map of this format version.
-const Header = "pando availability v1"
+// Header is the first line of every signed map of this format version;
+// headerV1 that of the version before it, still read.
+const (
+	Header   = "pando availability v2"
+	headerV1 = "pando availability v1"
+)
 
 // Limits on what Decode accepts.
 const (
 	MaxSize       = 512 << 20 // bytes in a signed map
 	MaxObjects    = 1 << 22   // objects in a map
+	MaxLinks      = 1 << 20   // symlinks in a map
 	MaxPathBytes  = 1 << 30   // bytes of all paths together
 	maxNoteSize   = 16 << 10  // bytes in the signed note
 	maxOriginLen  = 255
@@ -118,6 +133,9 @@ func encodeBody(m *Map) ([]byte, error) {
 			return nil, err
 		}
 	}
+	if len(m.links) > MaxLinks {
+		return nil, fmt.Errorf("%d symlinks, more than %d", len(m.links), MaxLinks)
+	}
 	b = binary.AppendUvarint(b, uint64(len(m.paths)))
 	prev := ""
 	for i, p := range m.paths {
@@ -131,6 +149,10 @@ func encodeBody(m *Map) ([]byte, error) {
 			b = append(b, byte(m.holders[i*m.words+k/8]>>(8*(k%8))))
 		}
 		prev = p
+	}
+	b = binary.AppendUvarint(b, uint64(len(m.links)))
+	for _, l := range m.links {
+		b = appendString(appendString(b, l.Path), l.Target)
 	}
 	return b, nil
 }
@@ -222,6 +244,7 @@ func commonPrefix(a, b string) int {
 
 // A header is the parsed text of a signed map's note.
 type header struct {
+	version int // 1 or 2
 	origin  string
 	records int64
 	created time.Time
@@ -271,7 +294,7 @@ func decode(data []byte, v note.Verifier) (*Map, error) {
 		return nil, errors.New("body does not match the SHA-256 its signed note names")
 	}
 	m := &Map{origin: h.origin, records: h.records, created: h.created}
-	if err := m.decodeBody(body); err != nil {
+	if err := m.decodeBody(body, h.version); err != nil {
 		return nil, fmt.Errorf("body: %w", err)
 	}
 	return m, nil
@@ -295,7 +318,12 @@ func signaturesEnd(data []byte, i int) int {
 func parseHeader(text string) (header, error) {
 	var h header
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	if len(lines) == 0 || lines[0] != Header {
+	switch {
+	case len(lines) > 0 && lines[0] == Header:
+		h.version = 2
+	case len(lines) > 0 && lines[0] == headerV1:
+		h.version = 1
+	default:
 		first, _, _ := strings.Cut(text, "\n")
 		return h, fmt.Errorf("first line %q: not %q", truncate(first), Header)
 	}

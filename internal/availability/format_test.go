@@ -80,7 +80,7 @@ func TestEncodeDecode(t *testing.T) {
 	}
 	text, _, _ := strings.Cut(string(data), "\n\n")
 	sum := sha256.Sum256(data[len(data)-bodyLen(t, data):])
-	want := fmt.Sprintf("pando availability v1\nrepo.example.org\n4\n1700000100\n%d %x", bodyLen(t, data), sum)
+	want := fmt.Sprintf("pando availability v2\nrepo.example.org\n4\n1700000100\n%d %x", bodyLen(t, data), sum)
 	if text != want {
 		t.Errorf("note text:\n%s\nwant\n%s", text, want)
 	}
@@ -111,7 +111,7 @@ func resign(t testing.TB, body []byte, lines ...string) []byte {
 	return append(signed, body...)
 }
 
-var okLines = []string{"pando availability v1", "repo.example.org", "4", "1700000100"}
+var okLines = []string{availability.Header, "repo.example.org", "4", "1700000100"}
 
 func uv(x uint64) []byte { return binary.AppendUvarint(nil, x) }
 
@@ -131,14 +131,15 @@ func objectBytes(shared int, suffix string, record uint64, holders byte) []byte 
 func TestDecodeErrors(t *testing.T) {
 	data, _ := encodeTest(t)
 	_, v := testKeys(t, "hub.example.org")
-	noObjects := cat(str(""), uv(1), mirrorBytes("m"), uv(0))
+	noObjects := cat(str(""), uv(1), mirrorBytes("m"), uv(0), uv(0)) // no objects, no links
+	oneObject := cat(noObjects[:len(noObjects)-2], uv(1), objectBytes(0, "r/1/x", 1, 1))
 	for _, tt := range []struct {
 		name string
 		data []byte
 		want string
 	}{
 		{"empty", nil, "availability map: no signed note at the start"},
-		{"checkpoint", []byte("pando checkpoint v1\no\n1\nx\n1\n\n— o abc\n"), `availability map: first line "pando checkpoint v1": not "pando availability v1"`},
+		{"checkpoint", []byte("pando checkpoint v1\no\n1\nx\n1\n\n— o abc\n"), `availability map: first line "pando checkpoint v1": not "pando availability v2"`},
 		{"flipped body byte", flip(data, len(data)-3), "availability map: body does not match the SHA-256 its signed note names"},
 		{"truncated", data[:len(data)-1], fmt.Sprintf("availability map: body of %d bytes announced, %d bytes follow the signed note", bodyLen(t, data), bodyLen(t, data)-1)},
 		{"trailing byte", append(bytes.Clone(data), 0), fmt.Sprintf("availability map: body of %d bytes announced, %d bytes follow the signed note", bodyLen(t, data), bodyLen(t, data)+1)},
@@ -158,16 +159,25 @@ func TestDecodeErrors(t *testing.T) {
 		{"access url", resign(t, cat(str(""), uv(1), str("m"), uv(1), str(""), str(""), []byte{0}, uv(0), str(""), uv(1),
 			[]byte{3}, str("http://m/"), []byte{1}), okLines...), `availability map: body: mirror 0 "m": ftp "http://m/": scheme must be ftp`},
 		{"flags", resign(t, cat(str(""), uv(1), str("m"), uv(1), str(""), str(""), []byte{8}), okLines...), `availability map: body: mirror 0 "m": flags 8: more than 7`},
-		{"object count", resign(t, cat(noObjects[:len(noObjects)-1], uv(3)), okLines...), "availability map: body: object count 3: the body has room for at most 0"},
-		{"object order", resign(t, cat(noObjects[:len(noObjects)-1], uv(2), objectBytes(0, "b", 1, 1), objectBytes(0, "a", 1, 1)), okLines...),
+		{"object count", resign(t, cat(noObjects[:len(noObjects)-2], uv(3)), okLines...), "availability map: body: object count 3: the body has room for at most 0"},
+		{"object order", resign(t, cat(noObjects[:len(noObjects)-2], uv(2), objectBytes(0, "b", 1, 1), objectBytes(0, "a", 1, 1)), okLines...),
 			`availability map: body: object 1 (after "b"): path: not after the previous path, or shared prefix not the longest`},
-		{"object record", resign(t, cat(noObjects[:len(noObjects)-1], uv(1), objectBytes(0, "a", 4, 1)), okLines...),
+		{"object record", resign(t, cat(noObjects[:len(noObjects)-2], uv(1), objectBytes(0, "a", 4, 1)), okLines...),
 			`availability map: body: object 0 (after ""): record 4: not below the map's 4 records`},
-		{"holder bits", resign(t, cat(noObjects[:len(noObjects)-1], uv(1), objectBytes(0, "a", 0, 2)), okLines...),
+		{"holder bits", resign(t, cat(noObjects[:len(noObjects)-2], uv(1), objectBytes(0, "a", 0, 2)), okLines...),
 			`availability map: body: object 0 (after ""): holders: bits set beyond the 1 access points`},
-		{"bad path", resign(t, cat(noObjects[:len(noObjects)-1], uv(1), objectBytes(0, "../a", 0, 1)), okLines...),
+		{"bad path", resign(t, cat(noObjects[:len(noObjects)-2], uv(1), objectBytes(0, "../a", 0, 1)), okLines...),
 			`availability map: body: object 0: path "../a": ".." segment`},
-		{"after objects", resign(t, cat(noObjects, []byte{0}), okLines...), "availability map: body: 1 bytes after the last object"},
+		{"no link count", resign(t, noObjects[:len(noObjects)-1], okLines...), "availability map: body: link count: truncated"},
+		{"link order", resign(t, cat(oneObject, uv(2), str("r/z"), str("1"), str("r/b"), str("1")), okLines...),
+			`availability map: body: link 1: path "r/b" not after "r/z"`},
+		{"link at an object", resign(t, cat(oneObject, uv(1), str("r/1/x"), str("y")), okLines...),
+			`availability map: body: link 0: path "r/1/x" is an object's`},
+		{"link out of the tree", resign(t, cat(oneObject, uv(1), str("r/up"), str("../../etc")), okLines...),
+			`availability map: body: link 0: symlink "r/up": target "../../etc" leads outside the tree`},
+		{"link into .pando", resign(t, cat(oneObject, uv(1), str("meta"), str(".pando")), okLines...),
+			`availability map: body: link 0: symlink "meta": target ".pando" leads into .pando`},
+		{"after links", resign(t, cat(noObjects, []byte{0}), okLines...), "availability map: body: 1 bytes after the last field"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := availability.Decode(tt.data, v)
@@ -178,6 +188,60 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	if _, err := availability.Decode(resign(t, noObjects, okLines...), v); err != nil {
 		t.Errorf("Decode of a minimal body: %v", err)
+	}
+}
+
+// TestDecodeVersion1: a map of the previous version (no links) decodes, and
+// re-encodes as version 2 with the same content.
+func TestDecodeVersion1(t *testing.T) {
+	_, v := testKeys(t, "hub.example.org")
+	s, _ := testKeys(t, "hub.example.org")
+	body := cat(str(""), uv(1), mirrorBytes("m"), uv(1), objectBytes(0, "r/1/x", 1, 1))
+	v1 := append([]string{"pando availability v1"}, okLines[1:]...)
+	m, err := availability.Decode(resign(t, body, v1...), v)
+	if err != nil {
+		t.Fatalf("Decode of a version 1 map: %v", err)
+	}
+	if _, ok := m.Lookup("r/1/x"); !ok {
+		t.Error("the version 1 map lost its object")
+	}
+	again, err := availability.Encode(m, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := resign(t, cat(body, uv(0)), okLines...); !bytes.Equal(again, want) {
+		t.Errorf("re-encoded as %q\nwant %q", again, want)
+	}
+	// A version 1 body with links after its objects has bytes too many.
+	if _, err := availability.Decode(resign(t, cat(body, uv(0)), v1...), v); err == nil {
+		t.Error("a version 1 map with a link count decoded")
+	}
+}
+
+func TestFollowLinks(t *testing.T) {
+	_, v := testKeys(t, "hub.example.org")
+	body := cat(str(""), uv(1), mirrorBytes("m"), uv(2), objectBytes(0, "r/1/x.iso", 1, 1), objectBytes(9, ".meta4", 2, 1),
+		uv(6), str("cur"), str("r/stable/x.iso"), str("loop/a"), str("b"), str("loop/b"), str("a"),
+		str("pool/up"), str("../r"), str("r/latest"), str("1"), str("r/stable"), str("latest"))
+	m, err := availability.Decode(resign(t, body, okLines...), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"r/1/x.iso":            "r/1/x.iso",
+		"r/latest/x.iso":       "r/1/x.iso",
+		"r/stable/x.iso":       "r/1/x.iso", // a link to a link
+		"cur":                  "r/1/x.iso",
+		"pool/up/latest/x.iso": "r/1/x.iso",
+		"r/latest/x.iso.meta4": "r/1/x.iso.meta4", // an object of its own wins
+		"cur.meta4":            "r/1/x.iso.meta4", // the Metalink of the file the link names
+		"r/latest/missing":     "r/latest/missing",
+		"loop/a/x":             "loop/a/x",
+		"nothing/here":         "nothing/here",
+	} {
+		if got := m.FollowLinks(in); got != want {
+			t.Errorf("FollowLinks(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -248,7 +312,8 @@ func TestFuzzCorpus(t *testing.T) {
 func FuzzDecodeBody(f *testing.F) {
 	data, _ := encodeTest(f)
 	f.Add(data[len(data)-bodyLen(f, data):])
-	f.Add(cat(str(""), uv(1), mirrorBytes("m"), uv(2), objectBytes(0, "a/b", 1, 1), objectBytes(2, "c", 3, 0)))
+	f.Add(cat(str(""), uv(1), mirrorBytes("m"), uv(2), objectBytes(0, "a/b", 1, 1), objectBytes(2, "c", 3, 0), uv(0)))
+	f.Add(cat(str(""), uv(1), mirrorBytes("m"), uv(1), objectBytes(0, "r/1/x", 1, 1), uv(2), str("r/latest"), str("1"), str("x"), str("r/latest/x")))
 	_, v := testKeys(f, "hub.example.org")
 	s, _ := testKeys(f, "hub.example.org")
 	f.Fuzz(func(t *testing.T, body []byte) {

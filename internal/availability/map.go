@@ -94,6 +94,8 @@ type Map struct {
 	index   pathIndex
 	files   []file   // by object, in path order
 	holders []uint64 // len(paths)*words
+
+	links []Link // the origin's symlinks, by path
 }
 
 // A file is what a map knows of one object besides its path and holders,

@@ -84,8 +84,5 @@ func (r *redirector) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		web.ScriptHandler().ServeHTTP(w, req)
 		return
 	}
-	if o := r.h.origin.Load(); o != nil {
-		req = followLinks(req, r.m.Load(), o.State)
-	}
 	(*r.handler.Load()).ServeHTTP(r.countRedirect(req, w), req)
 }

@@ -51,7 +51,7 @@ func (r *redirector) countRedirect(req *http.Request, w http.ResponseWriter) htt
 	if req.Method != http.MethodGet || m == nil || req.URL.RawQuery != "" {
 		return w
 	}
-	p := strings.TrimPrefix(req.URL.Path, "/")
+	p := m.FollowLinks(strings.TrimPrefix(req.URL.Path, "/"))
 	if _, ok := m.Lookup(p); !ok {
 		return w
 	}

@@ -63,6 +63,21 @@ func (w *World) Publish(files map[string][]byte) error {
 	return nil
 }
 
+// Link appends a symlink record, path -> target, to the origin's log.
+func (w *World) Link(path, target string) error {
+	r := journal.Record{Kind: journal.Symlink, Time: 1700000000, Path: path, MTime: 1700000000, Target: target}
+	line, err := journal.AppendLine(nil, &r)
+	if err != nil {
+		return err
+	}
+	next, _, err := w.Log.Extend([][]byte{line[:len(line)-1]})
+	if err != nil {
+		return fmt.Errorf("availtest: %w", err)
+	}
+	w.Log = next
+	return nil
+}
+
 // AddMirror adds m to the registry with a clean latest result in which
 // every access point was reachable.
 func (w *World) AddMirror(m config.Mirror) {
