@@ -51,9 +51,13 @@ func (r *redirector) countRedirect(req *http.Request, w http.ResponseWriter) htt
 	if req.Method != http.MethodGet || m == nil || req.URL.RawQuery != "" {
 		return w
 	}
-	p := m.FollowLinks(strings.TrimPrefix(req.URL.Path, "/"))
+	p := strings.TrimPrefix(req.URL.Path, "/")
 	if _, ok := m.Lookup(p); !ok {
-		return w
+		// Through the origin's symlinks: counted for the file they lead to.
+		p = m.FollowLinks(p)
+		if _, ok := m.Lookup(p); !ok {
+			return w
+		}
 	}
 	return &countingWriter{ResponseWriter: w, count: func(location string) {
 		mirror := m.MirrorOf(location)

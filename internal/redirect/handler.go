@@ -90,8 +90,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fallback(w, m, r.URL.Path, nil)
 		return
 	}
-	p = m.FollowLinks(p) // a path through the origin's symlinks names the file they lead to
-	if obj, ok := m.Lookup(p); ok {
+	obj, ok := m.Lookup(p)
+	if !ok { // a path through the origin's symlinks names the file they lead to
+		p = m.FollowLinks(p)
+		obj, ok = m.Lookup(p)
+	}
+	if ok {
 		if list, ok := mirrorlistFormat(r); ok {
 			h.mirrorlist(w, r, m, obj, list)
 			return
