@@ -59,17 +59,23 @@ func newOrigin(t *testing.T, files map[string]string) *origin {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { root.Close() })
-	h := serve.Handler(root, serve.Options{})
+	o.url = serveDownable(t, serve.Handler(root, serve.Options{}), &o.down) + "/"
+	return o
+}
+
+// serveDownable serves h on loopback, answering 503 while down is set, and
+// returns its URL.
+func serveDownable(t *testing.T, h http.Handler, down *atomic.Bool) string {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o.down.Load() {
+		if down.Load() {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 			return
 		}
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	o.url = srv.URL + "/"
-	return o
+	return srv.URL
 }
 
 // publish writes files (an empty content removes the file) and publishes.
@@ -107,15 +113,7 @@ func newHub(t *testing.T) *hub {
 	t.Helper()
 	h := &hub{st: store.NewMemory()}
 	intake := stats.IntakeHandler(h.st, func(m string) (string, bool) { return "secret", m == "m1" }, nil)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.down.Load() {
-			http.Error(w, "hub down", http.StatusServiceUnavailable)
-			return
-		}
-		intake.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	h.url = srv.URL + "/api/v1/stats"
+	h.url = serveDownable(t, intake, &h.down) + "/api/v1/stats"
 	return h
 }
 
