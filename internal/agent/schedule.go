@@ -8,8 +8,12 @@ import (
 
 	"github.com/pando-mirror/pando/internal/metrics"
 	"github.com/pando-mirror/pando/internal/mirror"
+	"github.com/pando-mirror/pando/internal/progress"
 	"github.com/pando-mirror/pando/internal/safefile"
 )
+
+// progressInterval is how often a long sync logs how far it has come.
+const progressInterval = time.Minute
 
 // syncLoop runs a sync at once and then whenever the next one is due, until
 // ctx ends.
@@ -52,7 +56,10 @@ func (a *agent) hangup() {
 // syncOnce runs one sync, logs it and records it in the metrics.
 func (a *agent) syncOnce(ctx context.Context) metrics.SyncRun {
 	start := time.Now()
-	res, err := mirror.Sync(ctx, a.o.Sync)
+	opts := a.o.Sync
+	opts.Meter = progress.StartLog("syncing", a.log, progressInterval) // a long first sync shows how far it is
+	res, err := mirror.Sync(ctx, opts)
+	opts.Meter.Close()
 	run := metrics.SyncRun{
 		Result: runResult(res, err), Seconds: time.Since(start).Seconds(), Finished: time.Now(),
 		Bytes: res.Bytes, Fetched: res.Fetched, Reused: res.Reused, Removed: res.Removed, Records: res.RecordsAfter,

@@ -72,6 +72,29 @@ func Start(label string, w io.Writer, tty bool, log *slog.Logger, interval time.
 	} else {
 		m.draw = func(final bool) { m.logLine(log, final) }
 	}
+	m.run(every)
+	return m
+}
+
+// StartLog returns a running meter for a service: it logs to log every
+// interval, and at the end only if it logged before, so a task shorter
+// than one interval (a sync that found nothing new) adds no line to the
+// service's own summary of it.
+func StartLog(label string, log *slog.Logger, interval time.Duration) *Meter {
+	m := &Meter{label: label, start: time.Now(), stop: make(chan struct{})}
+	var logged atomic.Bool
+	m.draw = func(final bool) {
+		if !final || logged.Load() {
+			m.logLine(log, final)
+			logged.Store(true)
+		}
+	}
+	m.run(interval)
+	return m
+}
+
+// run draws the meter every interval until it is closed.
+func (m *Meter) run(every time.Duration) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -86,7 +109,6 @@ func Start(label string, w io.Writer, tty bool, log *slog.Logger, interval time.
 			}
 		}
 	}()
-	return m
 }
 
 func (m *Meter) drawBar(w io.Writer, final bool) {
