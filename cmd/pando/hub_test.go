@@ -432,7 +432,7 @@ func TestHubFollowsSymlinks(t *testing.T) {
 		}
 	}
 	n.publish(t)
-	hub, _ := runHubProcess(t, goodAndTamperedHub(t, n, `path = "hub.db"`, "1h"))
+	hub, cmd := runHubProcess(t, goodAndTamperedHub(t, n, `path = "hub.db"`, "1h"))
 	var good string
 	var m struct {
 		Access []struct{ URL string } `json:"access"`
@@ -464,5 +464,27 @@ func TestHubFollowsSymlinks(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), good+"releases/1.0/checksums.txt") {
 		t.Errorf("Metalink through the link: %s\n%s", resp.Status, body)
+	}
+
+	// The hub counted each redirect for the file the link leads to; it
+	// stores its counts when it stops.
+	cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, "the hub to stop", func() bool { _, err := http.Get(hub); return err != nil }, &serveOutput{})
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(n.dir, "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	day := time.Now().UTC().Format(store.StatsDayLayout)
+	res, err := st.QueryStats(t.Context(), store.StatsQuery{From: day, To: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, r := range res.Rows {
+		got[r.Path+"@"+r.Mirror] += r.Downloads
+	}
+	if got["releases/1.0/checksums.txt@good"] != 1 || got["releases/1.0/dup-of-alpha.gz@good"] != 1 {
+		t.Errorf("downloads the hub counted: %v; want one each for the files the link led to", got)
 	}
 }
