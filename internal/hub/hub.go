@@ -1,8 +1,11 @@
 // Package hub owns the central service of a mirror network: it runs the
-// checker on a schedule, compiles what the checker found into the
-// availability map after every pass, and serves the redirector over that
-// map, the JSON API and the client-side assets, all on one store. hub.toml
-// is reloaded on request (SIGHUP) without dropping a request.
+// checker on a schedule (or, of several hubs sharing a store, follows the
+// one holding the checker lease, see lease.go), compiles what the checker
+// found into the availability map after every pass, and serves the
+// redirector over that map, the status pages, the statistics intake, the
+// JSON API and the client-side assets, all on one store, pruning its
+// history as it goes. hub.toml is reloaded on request (SIGHUP) without
+// dropping a request.
 package hub
 
 import (
