@@ -117,11 +117,11 @@ func (f *mirrorRunFlags) options(e *env) (agent.Options, []reloadStep, error) {
 	if err != nil || f.cert == "" {
 		return o, nil, err
 	}
-	var certs *certReloader
-	if o.Serve.TLS, certs, err = loadTLS(f.cert, f.key); err != nil {
+	var step reloadStep
+	if o.Serve.TLS, step, err = loadTLS(f.cert, f.key); err != nil {
 		return o, nil, err
 	}
-	return o, []reloadStep{{"reload", "the TLS certificate and key", certs.reload}}, nil
+	return o, []reloadStep{step}, nil
 }
 
 // agentOptions checks the flags and turns them into the agent's options,

@@ -154,11 +154,11 @@ func runEdge(ctx context.Context, e *env, f redirectFlags, opts redirect.Options
 	cfg := serve.Config{Logger: log}
 	steps := []reloadStep{{"reload", "the availability map", func() error { _, err := src.Reload(ctx); return err }}}
 	if f.cert != "" {
-		var certs *certReloader
-		if cfg.TLS, certs, err = loadTLS(f.cert, f.key); err != nil {
+		var step reloadStep
+		if cfg.TLS, step, err = loadTLS(f.cert, f.key); err != nil {
 			return err
 		}
-		steps = append(steps, reloadStep{"reload", "the TLS certificate and key", certs.reload})
+		steps = append(steps, step)
 	}
 	h := edgeHandler(redirect.Handler(src.Map, g, opts), src.Map)
 	if f.accessLog != "" {

@@ -21,17 +21,17 @@ type certReloader struct {
 }
 
 // loadTLS loads the certificate pair and returns the TLS configuration that
-// serves it and the reloader that replaces it.
-func loadTLS(certFile, keyFile string) (*tls.Config, *certReloader, error) {
+// serves it and the SIGHUP step that loads the pair again.
+func loadTLS(certFile, keyFile string) (*tls.Config, reloadStep, error) {
 	cfg, err := serve.LoadTLS(certFile, keyFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, reloadStep{}, err
 	}
 	r := &certReloader{certFile: certFile, keyFile: keyFile}
 	r.cert.Store(&cfg.Certificates[0])
 	cfg.Certificates = nil
 	cfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return r.cert.Load(), nil }
-	return cfg, r, nil
+	return cfg, reloadStep{"reload", "the TLS certificate and key", r.reload}, nil
 }
 
 // reload loads the files again; on an error the old pair stays in use.

@@ -27,8 +27,9 @@ TLS listeners HTTP/1.1 and HTTP/2.
 The address actually listened on is logged at startup (so --listen
 127.0.0.1:0 picks a free port). SIGHUP reloads the TLS certificate and key
 (a renewed certificate is served without a restart; one that does not load
-is logged and the old one kept) and reopens the access log, for logrotate. A download may take as long as it needs, but
-one that makes no progress for 60s is cut off. On SIGINT or SIGTERM the server
+is logged and the old one kept) and reopens the access log, for logrotate.
+A download may take as long as it needs, but one that makes no progress for
+60s is cut off. On SIGINT or SIGTERM the server
 stops accepting connections and lets requests in flight finish for up to 10s.
 docs/SERVE.md has the details and an equivalent nginx configuration.
 
@@ -75,11 +76,11 @@ func serveTree(ctx context.Context, e *env, f serveFlags) error {
 	cfg := serve.Config{Logger: log}
 	var steps []reloadStep
 	if f.cert != "" {
-		var certs *certReloader
-		if cfg.TLS, certs, err = loadTLS(f.cert, f.key); err != nil {
+		var step reloadStep
+		if cfg.TLS, step, err = loadTLS(f.cert, f.key); err != nil {
 			return err
 		}
-		steps = append(steps, reloadStep{"reload", "the TLS certificate and key", certs.reload})
+		steps = append(steps, step)
 	}
 	var h http.Handler = serve.Handler(root, serve.Options{Logger: log})
 	if f.accessLog != "" {
