@@ -31,11 +31,14 @@ func (a *agent) syncLoop(ctx context.Context) {
 		}
 		wait := nextWait(a.o.Interval, a.o.RetryMin, failures, rand.Float64())
 		a.log.Debug("next sync", "in", wait)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(wait):
+		case <-t.C:
 		case <-a.o.Hangup:
+			t.Stop()
 			a.hangup()
 		}
 	}

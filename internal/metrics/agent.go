@@ -27,6 +27,7 @@ type Agent struct {
 	lastSuccess prometheus.Gauge
 	records     prometheus.Gauge
 	requests    *prometheus.CounterVec
+	reqCounters counterCache // of requests, counted on every request
 	reports     *prometheus.CounterVec
 	reported    prometheus.Counter
 }
@@ -96,7 +97,7 @@ func (a *Agent) ObserveSync(r SyncRun) {
 
 // ObserveRequest counts one request the mirror answered.
 func (a *Agent) ObserveRequest(kind string, code int) {
-	a.requests.WithLabelValues(kind, StatusClass(code)).Inc()
+	a.reqCounters.get(a.requests, kind, StatusClass(code)).Inc()
 }
 
 // ObserveReport records one report to the hub and, when it succeeded, the
