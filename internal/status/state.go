@@ -268,11 +268,7 @@ func (row *mirrorRow) summarize(results []store.AccessResult, now time.Time, tls
 
 // countProblems counts problems by kind, the most severe first.
 func countProblems(ps []store.Problem) ([]problemCount, int) {
-	counts := map[store.ProblemKind]int{}
-	for _, p := range ps {
-		counts[p.Kind]++
-	}
-	return problemCounts(counts), len(ps)
+	return problemCounts(store.CountProblems(ps)), len(ps)
 }
 
 // problemCounts lists counts by kind, the most severe first.

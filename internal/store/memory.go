@@ -124,7 +124,7 @@ func (m *Memory) RecordMirror(ctx context.Context, pass PassID, r MirrorResult) 
 	}
 	m.recordProblems(r, prev)
 	m.recordObjects(r)
-	r.ProblemCounts = countProblems(r.Problems)
+	r.ProblemCounts = CountProblems(r.Problems)
 	r.Problems, r.Objects, r.AllObjects = nil, nil, false
 	m.results[r.Mirror] = append(hist, r)
 	return nil

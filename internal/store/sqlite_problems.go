@@ -5,25 +5,13 @@ import (
 	"database/sql"
 )
 
-// countProblems counts ps by kind; nil when there are none.
-func countProblems(ps []Problem) map[ProblemKind]int {
-	if len(ps) == 0 {
-		return nil
-	}
-	counts := map[ProblemKind]int{}
-	for _, p := range ps {
-		counts[p.Kind]++
-	}
-	return counts
-}
-
 // putProblemCounts writes how many problems of each kind r has, replacing
 // what an earlier record of the same mirror in the same pass said.
 func putProblemCounts(ctx context.Context, tx *sql.Tx, r MirrorResult) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM problem_counts WHERE mirror = ? AND pass = ?`, r.Mirror, r.Pass); err != nil {
 		return err
 	}
-	for kind, n := range countProblems(r.Problems) {
+	for kind, n := range CountProblems(r.Problems) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO problem_counts (mirror, pass, kind, count) VALUES (?, ?, ?, ?)`,
 			r.Mirror, r.Pass, string(kind), n); err != nil {
 			return err

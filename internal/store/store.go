@@ -204,6 +204,19 @@ type Problem struct {
 	LastSeen  time.Time   // set by the store
 }
 
+// CountProblems counts ps by kind, as a result's ProblemCounts holds them:
+// nil when there are none.
+func CountProblems(ps []Problem) map[ProblemKind]int {
+	if len(ps) == 0 {
+		return nil
+	}
+	counts := map[ProblemKind]int{}
+	for _, p := range ps {
+		counts[p.Kind]++
+	}
+	return counts
+}
+
 // An ObjectState is what the checker knows about one object at one mirror
 // and access point.
 type ObjectState struct {
