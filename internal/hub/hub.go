@@ -268,9 +268,7 @@ func requestKind(r *http.Request) string {
 		return "map"
 	case strings.Contains(pat, " /api/") || pat == "GET /stats.csv":
 		return "api"
-	case pat != "/" && pat != "":
-		return "status"
-	case r.URL.Path == "/pando-mirrors.js":
+	case pat != "/" && pat != "", r.URL.Path == "/pando-mirrors.js":
 		return "status"
 	}
 	return metrics.RequestKind(r)
