@@ -43,13 +43,11 @@ func (m *Map) link(p string) (string, bool) {
 }
 
 // FollowLinks returns the path of the object p names through the origin's
-// symlinks, keeping a ".meta4" suffix: p itself when p is an object, goes
-// through no symlink, loops, or leads to no object.
+// symlinks, keeping a ".meta4" suffix: p itself when p goes through no
+// symlink (as an object's own path never does), loops, or leads to no
+// object.
 func (m *Map) FollowLinks(p string) string {
 	if len(m.links) == 0 {
-		return p
-	}
-	if _, ok := m.Lookup(p); ok {
 		return p
 	}
 	obj, suffix := p, ""

@@ -180,7 +180,7 @@ func (h *Hub) Pass(ctx context.Context) error {
 		return err
 	}
 	if !checks {
-		return h.follow(ctx)
+		return h.compile(ctx) // from the checking hub's results
 	}
 	opts := check.OptionsFromConfig(cfg)
 	opts.Log = h.log
@@ -200,13 +200,9 @@ func (h *Hub) Pass(ctx context.Context) error {
 	h.prune(ctx, cfg)
 	h.last.Store(rep)
 	h.metrics.ObservePass(rep)
-	if err := h.red.rebuild(ctx); err != nil {
+	if err := h.compile(ctx); err != nil {
 		return err
 	}
-	if err := h.export.publish(h.Map()); err != nil {
-		return err
-	}
-	h.passes.Add(1)
 	h.log.Info("check pass", "pass", rep.Pass, "mirrors", len(rep.Mirrors), "healthy", rep.OK(),
 		"seconds", rep.Finished.Sub(rep.Started).Seconds())
 	return nil

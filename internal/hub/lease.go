@@ -49,8 +49,10 @@ func (h *Hub) takeLease(ctx context.Context, cfg *config.Config) (bool, error) {
 	return holder == h.id, nil
 }
 
-// follow compiles the map from the results the checking hub recorded.
-func (h *Hub) follow(ctx context.Context) error {
+// compile compiles the map from the latest results in the store (this
+// hub's pass, or the checking hub's), publishes it for edges and counts the
+// round.
+func (h *Hub) compile(ctx context.Context) error {
 	if err := h.red.rebuild(ctx); err != nil {
 		return err
 	}
