@@ -18,7 +18,15 @@ type dirWalker struct {
 	root  *os.File
 	names []string // segments of the open directories, from the root
 	fds   []int    // fds[i] is the directory names[:i+1]
+	// keep leaves a file or symlink in a directory's way alone: open then
+	// fails with errInTheWay. A fetch, which must not touch what the tree
+	// serves, walks so; an install replaces them.
+	keep bool
 }
+
+// errInTheWay means a file or symlink holds the place of a directory a
+// walker that keeps them was asked to open.
+var errInTheWay = errors.New("a file or symlink is in the way")
 
 func newDirWalker(root *os.Root) (*dirWalker, error) {
 	f, err := root.Open(".")
@@ -30,8 +38,9 @@ func newDirWalker(root *os.Root) (*dirWalker, error) {
 
 // open returns a descriptor of the tree's directory dir ("." for the root),
 // valid until the next call. It creates missing directories and removes a
-// file or symlink in the way, which belongs to the tree's old state (the new
-// state has paths below it, so it cannot be a file there).
+// file or symlink in the way (unless the walker keeps them), which belongs
+// to the tree's old state (the new state has paths below it, so it cannot
+// be a file there).
 func (w *dirWalker) open(dir string) (int, error) {
 	var segs []string
 	if dir != "." {
@@ -43,7 +52,7 @@ func (w *dirWalker) open(dir string) (int, error) {
 	}
 	w.closeFrom(keep)
 	for _, s := range segs[keep:] {
-		fd, err := openDirAt(w.fd(), s)
+		fd, err := openDirAt(w.fd(), s, w.keep)
 		if err != nil {
 			return -1, fmt.Errorf("directory %s: %w", dir, err)
 		}
@@ -73,8 +82,8 @@ func (w *dirWalker) close() {
 }
 
 // openDirAt opens the directory name in parent, making it if it is missing
-// and replacing a file or symlink that holds its place.
-func openDirAt(parent int, name string) (int, error) {
+// and replacing a file or symlink that holds its place, unless keep.
+func openDirAt(parent int, name string, keep bool) (int, error) {
 	var err error
 	for range 3 { // at most: unlink what is in the way, make, open
 		var fd int
@@ -86,6 +95,8 @@ func openDirAt(parent int, name string) (int, error) {
 			if err = unix.Mkdirat(parent, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 				return -1, err
 			}
+		case (errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP)) && keep:
+			return -1, errInTheWay
 		case errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.ELOOP):
 			if err = unix.Unlinkat(parent, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 				return -1, err

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -59,5 +60,46 @@ func TestDirWalker(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "real/y")); err == nil {
 		t.Error("followed the symlink inside the tree")
+	}
+}
+
+// TestDirWalkerKeep: a walker that keeps what is in the way makes missing
+// directories but leaves a file or symlink where a directory should be, and
+// says so.
+func TestDirWalkerKeep(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(".", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	w, err := newDirWalker(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	w.keep = true
+	if _, err := w.open("new/sub"); err != nil {
+		t.Fatalf("open new/sub: %v", err)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "new/sub")); err != nil || !fi.IsDir() {
+		t.Errorf("new/sub was not made: %v", err)
+	}
+	for _, d := range []string{"file/x", "link/x"} {
+		if _, err := w.open(d); !errors.Is(err, errInTheWay) {
+			t.Errorf("open %s = %v, want errInTheWay", d, err)
+		}
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "file")); err != nil || string(got) != "x" {
+		t.Errorf("the file in the way was touched: %q, %v", got, err)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "link")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink in the way was touched: %v", err)
 	}
 }

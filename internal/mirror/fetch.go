@@ -140,17 +140,33 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 		return st, errs, err
 	}
 	defer f.dir.close()
+	var tree *os.Root // where blobs are made near their paths; none: in staging
+	if f.root != "" {
+		if tree, err = os.OpenRoot(f.root); err != nil {
+			return st, errs, err
+		}
+		defer tree.Close()
+	}
 	// jobs workers take the blobs in turn (a goroutine each would grow a
 	// fresh stack for every blob).
 	g, gctx := errgroup.WithContext(ctx)
 	var next atomic.Int64
 	for range min(f.jobs, len(blobs)) {
 		g.Go(func() error {
+			var near *dirWalker
+			if tree != nil {
+				var werr error
+				if near, werr = newDirWalker(tree); werr != nil {
+					return werr
+				}
+				near.keep = true // a fetch never touches what the tree serves
+				defer near.close()
+			}
 			for i := int(next.Add(1) - 1); i < len(blobs); i = int(next.Add(1) - 1) {
 				if err := gctx.Err(); err != nil {
 					return err
 				}
-				kind, n, err := f.stage(gctx, blobs[i])
+				kind, n, err := f.stage(gctx, blobs[i], near)
 				results[i] = result{kind, n}
 				f.meter.Item()
 				if err != nil && keepGoing && gctx.Err() == nil {
@@ -181,7 +197,8 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 
 // stage makes one blob available in staging: already there, copied from a
 // local file holding the same bytes, or fetched (resuming a partial fetch).
-func (f *fetcher) stage(ctx context.Context, b blob) (kind int, n int64, err error) {
+// near walks to the directory the blob will be installed in.
+func (f *fetcher) stage(ctx context.Context, b blob, near *dirWalker) (kind int, n int64, err error) {
 	final := f.stagedName(b)
 	if f.present[b.hex()] {
 		if fi, err := os.Stat(final); err == nil && fi.Size() == b.size {
@@ -195,7 +212,7 @@ func (f *fetcher) stage(ctx context.Context, b blob) (kind int, n int64, err err
 		}
 		// The local copy is damaged or gone: fetch instead.
 	}
-	n, err = f.download(ctx, b, final)
+	n, err = f.download(ctx, b, final, near)
 	return 2, n, err
 }
 
@@ -232,7 +249,7 @@ func (f *fetcher) copyLocal(b blob, final string) error {
 // download fetches b into final from the first of its locations that
 // serves the right bytes. One location's error is returned as it is; when
 // every one of several fails, an *UnavailableError lists them all.
-func (f *fetcher) download(ctx context.Context, b blob, final string) (int64, error) {
+func (f *fetcher) download(ctx context.Context, b blob, final string, near *dirWalker) (int64, error) {
 	locs := []location{{f.src, b.from}}
 	if f.locate != nil {
 		locs = f.locate(b)
@@ -240,7 +257,7 @@ func (f *fetcher) download(ctx context.Context, b blob, final string) (int64, er
 	var total int64
 	var errs []error
 	for _, loc := range locs {
-		n, err := f.downloadFrom(ctx, b, final, loc)
+		n, err := f.downloadFrom(ctx, b, final, loc, near)
 		total += n
 		if ctx.Err() != nil {
 			return total, err
@@ -275,9 +292,9 @@ func (e *UnavailableError) Unwrap() []error { return e.Errs }
 // downloadFrom fetches b from one location, resuming a partial file. If the
 // bytes turn out wrong after a resume, the earlier part may have been the
 // bad one (it can come from another source), so it starts over once.
-func (f *fetcher) downloadFrom(ctx context.Context, b blob, final string, loc location) (int64, error) {
+func (f *fetcher) downloadFrom(ctx context.Context, b blob, final string, loc location, near *dirWalker) (int64, error) {
 	if b.size <= smallBlob && !f.present[b.hex()+".part"] {
-		return f.fetchSmall(ctx, b, final, loc)
+		return f.fetchSmall(ctx, b, final, loc, near)
 	}
 	n, resumed, err := f.fetchInto(ctx, b, final, loc)
 	var hm *HashMismatchError

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -26,8 +27,9 @@ const smallBlob = 256 << 10
 var smallPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // fetchSmall fetches b from loc into memory, checks its size and hash, and
-// only then stages it as final.
-func (f *fetcher) fetchSmall(ctx context.Context, b blob, final string, loc location) (n int64, err error) {
+// only then stages it as final, in a file made in the directory near walks
+// to for b (see stagingDir.writeWhole).
+func (f *fetcher) fetchSmall(ctx context.Context, b blob, final string, loc location, near *dirWalker) (n int64, err error) {
 	body, _, err := loc.src.Open(ctx, loc.path, 0)
 	if err != nil {
 		return 0, err
@@ -52,7 +54,20 @@ func (f *fetcher) fetchSmall(ctx context.Context, b blob, final string, loc loca
 	if sum := sha256.Sum256(buf.Bytes()); sum != b.sha {
 		return n, &HashMismatchError{Path: loc.path, Upstream: loc.src.Name(), Want: b.hex(), Got: hex.EncodeToString(sum[:])}
 	}
-	return n, f.dir.writeWhole(filepath.Base(final), buf.Bytes(), f.syncEach)
+	return n, f.dir.writeWhole(filepath.Base(final), buf.Bytes(), f.syncEach, nearDir(near, b.from))
+}
+
+// nearDir returns a descriptor of the tree directory that will hold p, or
+// -1 when it cannot be had without touching what the tree serves.
+func nearDir(near *dirWalker, p string) int {
+	if near == nil {
+		return -1
+	}
+	fd, err := near.open(path.Dir(p))
+	if err != nil {
+		return -1
+	}
+	return fd
 }
 
 // stagingWriters bounds the goroutines writing into the staging directory
@@ -80,15 +95,29 @@ func openStaging(dir string) (*stagingDir, error) {
 func (d *stagingDir) close() { d.f.Close() }
 
 // writeWhole makes name in d hold data, so that name never exists with
-// less: the bytes go to an unnamed file in d (O_TMPFILE), which is then
-// linked to name. Where the file system or the kernel does not allow that,
-// they go to name+".part", renamed to name. With sync the bytes are durable
-// before the name appears.
-func (d *stagingDir) writeWhole(name string, data []byte, sync bool) error {
+// less: the bytes go to an unnamed file (O_TMPFILE), which is then linked to
+// name. Where the file system or the kernel does not allow that, they go to
+// name+".part", renamed to name. With sync the bytes are durable before the
+// name appears.
+//
+// The unnamed file is made in the directory near (a descriptor, or -1 for
+// d itself), where the file will be installed: a file system places a new
+// inode close to its directory's, so files made one after another in a
+// single staging directory would all crowd into one place (on ext4, one
+// block group, whose allocator then searches ever longer for a free inode),
+// while files made in their own directories spread as the tree does. The
+// file has no name there, so nothing can serve it.
+func (d *stagingDir) writeWhole(name string, data []byte, sync bool, near int) error {
 	d.writers <- struct{}{}
 	defer func() { <-d.writers }()
 	dfd := int(d.f.Fd())
-	fd, err := unix.Openat(dfd, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if near < 0 {
+		near = dfd
+	}
+	fd, err := unix.Openat(near, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil && near != dfd {
+		fd, err = unix.Openat(dfd, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	}
 	if err != nil {
 		return writeViaPart(filepath.Join(d.f.Name(), name), data, sync)
 	}

@@ -9,13 +9,19 @@ import (
 
 // TestWriteWhole: the staged name holds exactly the bytes, replaces a
 // damaged file left under it, and no partial file stays behind, whichever
-// way the bytes were written.
+// way the bytes were written, and wherever the unnamed file was made.
 func TestWriteWhole(t *testing.T) {
-	whole := func(d *stagingDir) func(string, []byte, bool) error {
+	whole := func(d *stagingDir, near int) func(string, []byte, bool) error {
 		return func(name string, data []byte, sync bool) error {
-			return d.writeWhole(filepath.Base(name), data, sync)
+			return d.writeWhole(filepath.Base(name), data, sync, near)
 		}
 	}
+	tree := t.TempDir()
+	nearDir, err := os.Open(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nearDir.Close()
 	dir := t.TempDir()
 	plain, err := openStaging(dir)
 	if err != nil {
@@ -29,7 +35,8 @@ func TestWriteWhole(t *testing.T) {
 	defer viaProc.close()
 	viaProc.noEmptyPath.Store(true)
 	writers := map[string]func(string, []byte, bool) error{
-		"whole": whole(plain), "whole through /proc": whole(viaProc), "via part": writeViaPart,
+		"whole": whole(plain, -1), "whole through /proc": whole(viaProc, -1), "via part": writeViaPart,
+		"whole, made near": whole(plain, int(nearDir.Fd())), "whole, made near, through /proc": whole(viaProc, int(nearDir.Fd())),
 	}
 	for name, write := range writers {
 		t.Run(name, func(t *testing.T) {
@@ -54,6 +61,9 @@ func TestWriteWhole(t *testing.T) {
 			}
 			if !slices.Equal(names, []string{"blob"}) {
 				t.Errorf("directory holds %v, want only the blob", names)
+			}
+			if left := must(os.ReadDir(tree)); len(left) != 0 {
+				t.Errorf("the directory the file was made in holds %v, want nothing", left)
 			}
 		})
 	}
