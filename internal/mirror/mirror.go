@@ -145,7 +145,7 @@ func syncFrom(ctx context.Context, opts Options, raw string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Protocol = c.Proto // of the first response
+	res.Protocol = c.FileProto()
 	src := httpSource{c}
 	return apply(ctx, opts, &res, upCP, upSigned, src, func(old *logdir.Log) (*logdir.Log, error) {
 		return c.Extend(ctx, old, upCP)

@@ -72,6 +72,10 @@ type Client struct {
 
 	mu  sync.Mutex
 	h2c *http.Client // HTTP/2 with prior knowledge; nil once it failed or over TLS
+
+	// pipe fetches files over pipelined HTTP/1.1 (see pipeline.go); nil
+	// behind a proxy, where files go through the http.Client.
+	pipe *pipeline
 }
 
 // ParseBase parses an upstream URL and makes it a directory URL.
@@ -107,7 +111,20 @@ func Dial(ctx context.Context, raw string, cfg Config) (*Client, error) {
 	if base.Scheme == "http" {
 		c.h2c = newHTTPClient(cfg, true)
 	}
+	if proxy, err := http.ProxyFromEnvironment(&http.Request{URL: base}); err == nil && proxy == nil {
+		c.pipe = newPipeline(c)
+	}
 	return c, nil
+}
+
+// FileProto names the protocol Open fetches files over.
+func (c *Client) FileProto() string {
+	if c.pipe != nil {
+		return "HTTP/1.1 pipelined"
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Proto
 }
 
 // do sends req, over h2c first when that is still untried or known to work.
@@ -164,6 +181,9 @@ func newHTTPClient(cfg Config, h2c bool) *http.Client {
 
 // Close releases the client's idle connections.
 func (c *Client) Close() {
+	if c.pipe != nil {
+		c.pipe.close()
+	}
 	c.http.CloseIdleConnections()
 	c.mu.Lock()
 	if c.h2c != nil {
@@ -173,12 +193,18 @@ func (c *Client) Close() {
 }
 
 // URL returns the URL of a tree path.
-func (c *Client) URL(p string) string {
+func (c *Client) URL(p string) string { return c.Base.String() + escapePath(p) }
+
+// target returns the request target (the escaped absolute path) of a tree
+// path.
+func (c *Client) target(p string) string { return c.Base.EscapedPath() + escapePath(p) }
+
+func escapePath(p string) string {
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)
 	}
-	return c.Base.String() + strings.Join(segs, "/")
+	return strings.Join(segs, "/")
 }
 
 func (c *Client) request(ctx context.Context, method, p string, offset int64) (*http.Request, error) {
@@ -222,22 +248,30 @@ func (c *Client) get(ctx context.Context, p string, offset int64) (io.ReadCloser
 		c.Proto = resp.Proto
 	}
 	c.mu.Unlock()
-	start := int64(0)
-	switch {
-	case resp.StatusCode == http.StatusPartialContent && offset > 0:
-		start = offset
-		if got, ok := contentRangeStart(resp.Header.Get("Content-Range")); !ok || got != offset {
-			resp.Body.Close()
-			cancel()
-			return nil, 0, nil, fmt.Errorf("%s: Content-Range %q does not start at %d", req.URL, resp.Header.Get("Content-Range"), offset)
-		}
-	case resp.StatusCode == http.StatusOK:
-	default:
+	start, err := startOf(req.URL.String(), resp, offset)
+	if err != nil {
 		resp.Body.Close()
 		cancel()
-		return nil, 0, nil, &StatusError{URL: req.URL.String(), Status: resp.StatusCode}
+		return nil, 0, nil, err
 	}
 	return newIdleReader(resp.Body, cancel, c.cfg.IdleTimeout), start, resp, nil
+}
+
+// startOf returns the offset resp's body starts at, given a request for the
+// bytes of url from offset: offset for a matching 206, 0 for a 200 (the
+// server ignored the Range). Any other answer is an error.
+func startOf(url string, resp *http.Response, offset int64) (int64, error) {
+	switch {
+	case resp.StatusCode == http.StatusPartialContent && offset > 0:
+		if got, ok := contentRangeStart(resp.Header.Get("Content-Range")); !ok || got != offset {
+			return 0, fmt.Errorf("%s: Content-Range %q does not start at %d", url, resp.Header.Get("Content-Range"), offset)
+		}
+		return offset, nil
+	case resp.StatusCode == http.StatusOK:
+		return 0, nil
+	default:
+		return 0, &StatusError{URL: url, Status: resp.StatusCode}
+	}
 }
 
 func contentRangeStart(h string) (int64, bool) {
@@ -334,9 +368,24 @@ func (c *Client) Extend(ctx context.Context, old *logdir.Log, cp checkpoint.Chec
 
 // Open fetches a tree path from offset. It returns the body and the offset
 // the body actually starts at, which is 0 if the server ignored the Range.
+// Files go over pipelined HTTP/1.1 (FileProto), many requests in flight on
+// each of at most Config.Conns connections; the body must be read to its end
+// or closed before the connection reads the next answer.
 func (c *Client) Open(ctx context.Context, p string, offset int64) (io.ReadCloser, int64, error) {
-	body, start, _, err := c.get(ctx, p, offset)
-	return body, start, err
+	if c.pipe == nil {
+		body, start, _, err := c.get(ctx, p, offset)
+		return body, start, err
+	}
+	resp, body, err := c.pipe.get(ctx, c.target(p), offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", c.URL(p), err)
+	}
+	start, err := startOf(c.URL(p), resp, offset)
+	if err != nil {
+		body.Close()
+		return nil, 0, err
+	}
+	return body, start, nil
 }
 
 var errTooLarge = errors.New("response larger than expected")

@@ -51,6 +51,8 @@ func h2cServer(t *testing.T, h http.Handler) string {
 	return "http://" + ln.Addr().String() + "/"
 }
 
+// The signed log's files (checkpoint, journal) go over the http.Client:
+// h2c where the server offers it, HTTP/1.1 otherwise.
 func TestFirstRequestUsesH2CWhenOffered(t *testing.T) {
 	h := &counting{files: map[string]string{"a": "hello"}}
 	c, err := Dial(t.Context(), h2cServer(t, h), Config{})
@@ -58,7 +60,7 @@ func TestFirstRequestUsesH2CWhenOffered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	body, _, err := c.Open(t.Context(), "a", 0)
+	body, _, _, err := c.get(t.Context(), "a", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func TestFallsBackToHTTP1(t *testing.T) {
 	}
 	defer c.Close()
 	for i := range 2 {
-		body, start, err := c.Open(t.Context(), "a", 4)
+		body, start, _, err := c.get(t.Context(), "a", 4)
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
