@@ -80,6 +80,13 @@ type fetcher struct {
 	present map[string]bool
 	dir     *stagingDir // open while fetching
 
+	// direct places the blobs that name a path (blob.direct) there, through
+	// linker, which runs while fetchEach does.
+	direct bool
+	linker *linker
+	mu     sync.Mutex
+	placed []string // paths found holding their blob already
+
 	locate func(b blob) []location
 	// tried, when set, is told the outcome of every download attempt:
 	// n bytes received from loc, and err nil if they were the blob.
@@ -106,6 +113,7 @@ func (f *fetcher) durable() error {
 type stats struct {
 	fetched, reused, staged int
 	bytes                   int64
+	placed                  map[string]bool // paths placed directly
 }
 
 func (f *fetcher) stagedName(b blob) string { return filepath.Join(f.staging, b.hex()) }
@@ -146,6 +154,21 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 			return st, errs, err
 		}
 		defer tree.Close()
+	}
+	if f.direct && tree != nil {
+		f.linker = newLinker(f, tree)
+		go f.linker.run()
+		defer func() {
+			lerr := f.linker.close()
+			if err == nil {
+				err = lerr
+			}
+			st.placed = make(map[string]bool, len(f.linker.placed)+len(f.placed))
+			for _, p := range append(f.linker.placed, f.placed...) {
+				st.placed[p] = true
+			}
+			f.linker = nil
+		}()
 	}
 	// jobs workers take the blobs in turn (a goroutine each would grow a
 	// fresh stack for every blob).
@@ -200,6 +223,13 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 // near walks to the directory the blob will be installed in.
 func (f *fetcher) stage(ctx context.Context, b blob, near *dirWalker) (kind int, n int64, err error) {
 	final := f.stagedName(b)
+	if b.inPlace && f.linker != nil && holdsInPlace(near, b) {
+		f.mu.Lock()
+		f.placed = append(f.placed, b.direct)
+		f.mu.Unlock()
+		f.meter.Add(b.size)
+		return 0, 0, nil
+	}
 	if f.present[b.hex()] {
 		if fi, err := os.Stat(final); err == nil && fi.Size() == b.size {
 			f.meter.Add(b.size)

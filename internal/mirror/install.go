@@ -32,8 +32,8 @@ type installer struct {
 	// linkTimes gives each symlink its record's modification time, so that
 	// a publish on the tree sees it unchanged (restore sets it).
 	linkTimes bool
-	// commitSyncFS leaves a large batch's moves to the syncfs of the
-	// caller's logdir.CommitSyncFS, which comes before the checkpoint.
+	// commitSyncFS leaves the moves to the syncfs of the caller's
+	// logdir.CommitSyncFS, which comes before the checkpoint.
 	commitSyncFS bool
 
 	stagingDir *os.File // open during install
@@ -108,10 +108,10 @@ func (in *installer) installRun(records []journal.Record, failed *atomic.Bool) e
 // durable makes every rename of p durable, before the checkpoint that
 // covers them is written.
 func (in *installer) durable(p plan) error {
+	if in.commitSyncFS {
+		return nil
+	}
 	if in.syncsFS(p) {
-		if in.commitSyncFS {
-			return nil
-		}
 		return safefile.SyncFS(in.rootDir)
 	}
 	dirs := map[string]bool{in.staging: true}

@@ -213,6 +213,9 @@ func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Check
 	}
 	p := makePlan(old.State, next.State, changed, suspect)
 	p.remove = append(p.remove, leftovers(pending, old.State, next.State)...)
+	if !syncEachBelow(len(p.install)) { // see stageAndInstall
+		p.markDirect(old.State, suspect)
+	}
 	if err := stageAndInstall(ctx, opts, res, p, pending, src, old, next, upSigned); err != nil {
 		return *res, err
 	}
@@ -256,6 +259,18 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 	}
 	f := &fetcher{root: opts.Root, staging: staging, src: src, lim: newLimiter(opts.BWLimit), meter: opts.Meter,
 		jobs: opts.Jobs, syncEach: syncEachBelow(len(p.blobs))}
+	intent := pendingOf(p, next.N()).Merge(pending)
+	// A large sync places the files of new paths as it fetches them
+	// (direct.go); the intent that names them comes first. A small one
+	// stages everything, made durable file by file, and writes the intent
+	// after.
+	bigSync := !syncEachBelow(len(p.install))
+	if bigSync {
+		f.direct = true
+		if err := logdir.WritePending(opts.Root, intent); err != nil {
+			return err
+		}
+	}
 	st, err := f.fetchAll(ctx, p.blobs)
 	res.Fetched, res.Reused, res.Bytes = st.fetched, st.reused, st.bytes
 	if err != nil {
@@ -272,15 +287,18 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 		return err
 	}
 	defer root.Close()
-	if err := logdir.WritePending(opts.Root, pendingOf(p, next.N()).Merge(pending)); err != nil {
-		return err
+	if !bigSync {
+		if err := logdir.WritePending(opts.Root, intent); err != nil {
+			return err
+		}
 	}
-	in := &installer{root: root, rootDir: opts.Root, staging: logdir.StagingDir, commitSyncFS: true}
-	if err := in.install(p); err != nil {
+	in := &installer{root: root, rootDir: opts.Root, staging: logdir.StagingDir, commitSyncFS: bigSync}
+	rest := p.withoutPlaced(st.placed)
+	if err := in.install(rest); err != nil {
 		return err
 	}
 	commit := logdir.Commit
-	if in.syncsFS(p) { // one syncfs for the moves, the journal and the tiles
+	if bigSync { // one syncfs for the moves, the journal and the tiles
 		commit = logdir.CommitSyncFS
 	}
 	if err := commit(opts.Root, old, next, signed); err != nil {

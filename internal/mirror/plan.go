@@ -23,6 +23,13 @@ type blob struct {
 	from  string // an upstream path that has these bytes
 	local string // a local path that should already hold them, or ""
 	uses  int    // install paths that need it
+
+	// direct, when set, is the one path that needs the blob, to be placed
+	// there as soon as it is verified (see direct.go), with mtime; inPlace
+	// says an interrupted run may have put it there already.
+	direct  string
+	mtime   int64
+	inPlace bool
 }
 
 func (b blob) hex() string { return hex.EncodeToString(b.sha[:]) }

@@ -54,6 +54,11 @@ func (f *fetcher) fetchSmall(ctx context.Context, b blob, final string, loc loca
 	if sum := sha256.Sum256(buf.Bytes()); sum != b.sha {
 		return n, &HashMismatchError{Path: loc.path, Upstream: loc.src.Name(), Want: b.hex(), Got: hex.EncodeToString(sum[:])}
 	}
+	if f.linker != nil && b.direct != "" {
+		if placed, err := f.placeDirect(ctx, b, buf.Bytes(), near); placed || err != nil {
+			return n, err
+		}
+	}
 	return n, f.dir.writeWhole(filepath.Base(final), buf.Bytes(), f.syncEach, nearDir(near, b.from))
 }
 
@@ -126,8 +131,21 @@ func (d *stagingDir) writeWhole(name string, data []byte, sync bool, near int) e
 	if err := writeAll(f, data, sync); err != nil {
 		return err
 	}
-	for range 2 { // a file left under the name (of the wrong size) is replaced once
-		err = d.link(fd, name)
+	err = d.name(fd, name)
+	if errors.Is(err, unix.ENOENT) { // no /proc
+		return writeViaPart(filepath.Join(d.f.Name(), name), data, sync)
+	}
+	return err
+}
+
+// name gives the unnamed file fd the name name in d, replacing once a file
+// an earlier run left under it (of the wrong size, or it would not be
+// fetched again).
+func (d *stagingDir) name(fd int, name string) error {
+	dfd := int(d.f.Fd())
+	var err error
+	for range 2 {
+		err = d.link(fd, dfd, name)
 		if !errors.Is(err, unix.EEXIST) {
 			break
 		}
@@ -135,27 +153,23 @@ func (d *stagingDir) writeWhole(name string, data []byte, sync bool, near int) e
 			return &os.PathError{Op: "unlink", Path: name, Err: err}
 		}
 	}
-	if errors.Is(err, unix.ENOENT) { // no /proc
-		return writeViaPart(filepath.Join(d.f.Name(), name), data, sync)
-	}
 	if err != nil {
 		return &os.LinkError{Op: "link", Old: "O_TMPFILE", New: name, Err: err}
 	}
 	return nil
 }
 
-// link gives the unnamed file fd the name name in d: with AT_EMPTY_PATH
-// where the kernel allows it, through /proc/self/fd otherwise.
-func (d *stagingDir) link(fd int, name string) error {
-	dfd := int(d.f.Fd())
+// link gives the unnamed file fd the name name in the directory dir: with
+// AT_EMPTY_PATH where the kernel allows it, through /proc/self/fd otherwise.
+func (d *stagingDir) link(fd, dir int, name string) error {
 	if !d.noEmptyPath.Load() {
-		err := unix.Linkat(fd, "", dfd, name, unix.AT_EMPTY_PATH)
+		err := unix.Linkat(fd, "", dir, name, unix.AT_EMPTY_PATH)
 		if err == nil || errors.Is(err, unix.EEXIST) {
 			return err
 		}
 		d.noEmptyPath.Store(true)
 	}
-	return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), dfd, name, unix.AT_SYMLINK_FOLLOW)
+	return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), dir, name, unix.AT_SYMLINK_FOLLOW)
 }
 
 // writeViaPart writes data to name+".part" and renames it to name.
