@@ -109,6 +109,12 @@ func (f *fetcher) durable() error {
 	return safefile.SyncFS(f.staging)
 }
 
+// A result is what staging one blob did.
+type result struct {
+	kind  int // 0 staged already, 1 reused, 2 fetched
+	bytes int64
+}
+
 // stats counts what a fetch did.
 type stats struct {
 	fetched, reused, staged int
@@ -130,10 +136,6 @@ func (f *fetcher) fetchAll(ctx context.Context, blobs []blob) (stats, error) {
 // index in errs, and err is only the context's. Without it, the first failure
 // stops the rest and is returned as err.
 func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (st stats, errs []error, err error) {
-	type result struct {
-		kind  int // 0 staged already, 1 reused, 2 fetched
-		bytes int64
-	}
 	results := make([]result, len(blobs))
 	errs = make([]error, len(blobs))
 	if f.present, err = listDir(f.staging); err != nil {
@@ -185,17 +187,10 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 				near.keep = true // a fetch never touches what the tree serves
 				defer near.close()
 			}
-			for i := int(next.Add(1) - 1); i < len(blobs); i = int(next.Add(1) - 1) {
-				if err := gctx.Err(); err != nil {
-					return err
-				}
-				kind, n, err := f.stage(gctx, blobs[i], near)
-				results[i] = result{kind, n}
-				f.meter.Item()
-				if err != nil && keepGoing && gctx.Err() == nil {
-					errs[i], err = err, nil
-				}
-				if err != nil {
+			// A worker takes a few blobs at a time: in path order, they
+			// mostly share a directory, which its walker then opens once.
+			for end := int(next.Add(takeBlobs)); end-takeBlobs < len(blobs); end = int(next.Add(takeBlobs)) {
+				if err := f.stageRun(gctx, blobs, end-takeBlobs, min(end, len(blobs)), results, errs, keepGoing, near); err != nil {
 					return err
 				}
 			}
@@ -216,6 +211,29 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 		st.bytes += r.bytes
 	}
 	return st, errs, err
+}
+
+// takeBlobs is how many consecutive blobs a fetch worker takes at once.
+const takeBlobs = 8
+
+// stageRun stages blobs[from:to] in order, recording each outcome, and
+// returns the first error that stops the fetch.
+func (f *fetcher) stageRun(ctx context.Context, blobs []blob, from, to int, results []result, errs []error, keepGoing bool, near *dirWalker) error {
+	for i := from; i < to; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		kind, n, err := f.stage(ctx, blobs[i], near)
+		results[i] = result{kind, n}
+		f.meter.Item()
+		if err != nil && keepGoing && ctx.Err() == nil {
+			errs[i], err = err, nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stage makes one blob available in staging: already there, copied from a

@@ -28,6 +28,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -338,6 +339,17 @@ func (pc *pipeConn) write(inflight chan<- *call) {
 		select {
 		case cl = <-pc.p.queue:
 		default:
+			if bw.Buffered() > 0 {
+				// Let the callers that are about to ask run first, so
+				// that one write carries their requests too.
+				runtime.Gosched()
+				select {
+				case cl = <-pc.p.queue:
+				default:
+				}
+			}
+		}
+		if cl == nil {
 			if !flush() {
 				return
 			}
