@@ -14,7 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -70,23 +71,34 @@ func Publish(ctx context.Context, opts Options) (Result, error) {
 	}
 	defer lk.Unlock()
 
+	// The walk of the tree needs nothing of the log or the stat cache:
+	// it runs while they load.
+	var files []scanned
+	var scanErr error
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		files, scanErr = scan(opts.Root)
+	}()
 	old, err := logdir.Load(opts.Root, opts.Verifier)
 	if errors.Is(err, logdir.ErrNoLog) {
 		old, err = logdir.Empty(opts.Signer.Name()), nil
 	}
+	cacheName := filepath.Join(opts.Root, filepath.FromSlash(logdir.LocalDir), "statcache")
+	var cache *statCache
+	if err == nil {
+		var cerr error
+		if cache, cerr = loadStatCache(cacheName); cerr != nil && opts.Log != nil {
+			opts.Log.Warn("ignoring damaged stat cache", "err", cerr)
+		}
+	}
+	<-scanned
 	if err != nil {
 		return res, err
 	}
 	res.Before = old.N()
-
-	files, err := scan(opts.Root)
-	if err != nil {
-		return res, err
-	}
-	cacheName := filepath.Join(opts.Root, filepath.FromSlash(logdir.LocalDir), "statcache")
-	cache, err := loadStatCache(cacheName)
-	if err != nil && opts.Log != nil {
-		opts.Log.Warn("ignoring damaged stat cache", "err", err)
+	if scanErr != nil {
+		return res, scanErr
 	}
 	cacheTime := opts.Now().UnixNano()
 	if err := hashFiles(ctx, opts, files, cache, &res); err != nil {
@@ -194,18 +206,45 @@ func (r *meterReader) Read(p []byte) (int, error) {
 // tree: removals first (so a file may become a directory), then additions
 // and changes in path order.
 func diff(state *journal.State, files []scanned, now int64, res *Result) ([][]byte, error) {
-	var lines [][]byte
-	seen := make(map[string]bool, len(files))
+	slices.SortFunc(files, func(a, b scanned) int { return strings.Compare(a.path, b.path) })
+	var changes [][]byte
+	live := 0 // scanned paths the state has: when all of them, nothing was removed
 	for _, f := range files {
-		seen[f.path] = true
+		r := journal.Record{Kind: f.kind, Time: now, Path: f.path, MTime: f.stat.MTime / 1e9}
+		if f.kind == journal.File {
+			r.Size, r.SHA256 = f.stat.Size, f.stat.SHA256
+		} else {
+			r.Target = f.target
+		}
+		old, had := state.Lookup(f.path)
+		if had {
+			live++
+			if sameContent(old.Record, r) {
+				continue
+			}
+		}
+		line, err := journal.AppendLine(nil, &r)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, line[:len(line)-1])
+		if had {
+			res.Changed++
+		} else {
+			res.Added++
+		}
+	}
+	if live == state.Len() {
+		return changes, nil
 	}
 	var gone []string
 	for e := range state.Entries() {
-		if !seen[e.Path] {
+		if _, ok := slices.BinarySearchFunc(files, e.Path, func(f scanned, p string) int { return strings.Compare(f.path, p) }); !ok {
 			gone = append(gone, e.Path)
 		}
 	}
-	sort.Strings(gone)
+	slices.Sort(gone)
+	lines := make([][]byte, 0, len(gone)+len(changes))
 	for _, p := range gone {
 		line, err := journal.AppendLine(nil, &journal.Record{Kind: journal.Remove, Time: now, Path: p})
 		if err != nil {
@@ -214,30 +253,7 @@ func diff(state *journal.State, files []scanned, now int64, res *Result) ([][]by
 		lines = append(lines, line[:len(line)-1])
 		res.Removed++
 	}
-	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
-	for _, f := range files {
-		r := journal.Record{Kind: f.kind, Time: now, Path: f.path, MTime: f.stat.MTime / 1e9}
-		if f.kind == journal.File {
-			r.Size, r.SHA256 = f.stat.Size, f.stat.SHA256
-		} else {
-			r.Target = f.target
-		}
-		old, live := state.Lookup(f.path)
-		if live && sameContent(old.Record, r) {
-			continue
-		}
-		line, err := journal.AppendLine(nil, &r)
-		if err != nil {
-			return nil, err
-		}
-		lines = append(lines, line[:len(line)-1])
-		if live {
-			res.Changed++
-		} else {
-			res.Added++
-		}
-	}
-	return lines, nil
+	return append(lines, changes...), nil
 }
 
 // sameContent reports whether two records describe the same file or link,
