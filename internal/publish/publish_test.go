@@ -101,13 +101,13 @@ func TestPublishRefuses(t *testing.T) {
 		make func(t *testing.T, root string)
 		want string
 	}{
-		"newline in a name": {func(t *testing.T, root string) { write(t, root, "pool/bad\nname", "x") }, `"pool/bad\nname"`},
+		"newline in a name":      {func(t *testing.T, root string) { write(t, root, "pool/bad\nname", "x") }, `"pool/bad\nname"`},
 		"newline in a directory": {func(t *testing.T, root string) { write(t, root, "po\nol/file", "x") }, `"po\nol"`},
 		"symlink out of the tree": {func(t *testing.T, root string) {
 			os.MkdirAll(filepath.Join(root, "pool"), 0o755)
 			os.Symlink("../../etc/passwd", filepath.Join(root, "pool", "escape"))
 		}, `"pool/escape"`},
-		"absolute symlink": {func(t *testing.T, root string) { os.Symlink("/etc/passwd", filepath.Join(root, "abs")) }, `"abs"`},
+		"absolute symlink":    {func(t *testing.T, root string) { os.Symlink("/etc/passwd", filepath.Join(root, "abs")) }, `"abs"`},
 		"symlink into .pando": {func(t *testing.T, root string) { os.Symlink(".pando/local/lock", filepath.Join(root, "meta")) }, `"meta"`},
 		"named pipe": {func(t *testing.T, root string) {
 			os.MkdirAll(filepath.Join(root, "pool"), 0o755)
