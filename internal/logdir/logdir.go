@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -92,32 +93,64 @@ func (l *Log) TreeHash() (tlog.Hash, error) {
 // its Checkpoint is l's with N and Hash updated.
 func (l *Log) Extend(lines [][]byte) (*Log, []journal.Record, error) {
 	next := &Log{Checkpoint: l.Checkpoint, State: l.State.Clone()}
-	recs, err := next.State.ApplyLines(lines)
-	if err != nil {
-		return nil, nil, err
-	}
 	size := len(l.Journal)
 	for _, line := range lines {
 		size += len(line) + 1
 	}
 	next.Journal = make([]byte, 0, size)
 	next.Journal = append(next.Journal, l.Journal...)
-	next.Hashes = make([]tlog.Hash, len(l.Hashes), tlog.StoredHashCount(next.N()))
-	copy(next.Hashes, l.Hashes)
-	hr := next.HashReader()
-	for i, line := range lines {
+	for _, line := range lines {
 		next.Journal = append(append(next.Journal, line...), '\n')
-		hs, err := tlog.StoredHashes(l.N()+int64(i), line, hr)
-		if err != nil {
-			return nil, nil, err
-		}
-		next.Hashes = append(next.Hashes, hs...)
 	}
-	next.Checkpoint.N = next.N()
-	if next.Checkpoint.Hash, err = next.TreeHash(); err != nil {
+	next.Hashes = make([]tlog.Hash, len(l.Hashes), tlog.StoredHashCount(l.N()+int64(len(lines))))
+	copy(next.Hashes, l.Hashes)
+	recs, err := next.extendState(lines)
+	if err != nil {
 		return nil, nil, err
 	}
 	return next, recs, nil
+}
+
+// extendOwned extends l itself by the record lines of data that follow
+// l.Journal, a prefix of data: for a log that nobody else holds (one Load
+// built from a snapshot), so that neither its state nor its journal is
+// copied. On an error l is left in an unknown state.
+func (l *Log) extendOwned(data []byte, lines [][]byte) error {
+	size := len(l.Journal)
+	for _, line := range lines {
+		size += len(line) + 1
+	}
+	if size > len(data) {
+		return errors.New("records past the journal's end")
+	}
+	l.Journal = data[:size:size]
+	l.Hashes = slices.Grow(l.Hashes, max(0, int(tlog.StoredHashCount(l.N()+int64(len(lines))))-len(l.Hashes)))
+	_, err := l.extendState(lines)
+	return err
+}
+
+// extendState applies lines to l.State and appends their stored hashes to
+// l.Hashes (whose journal already holds them), then sets the checkpoint's
+// count and root.
+func (l *Log) extendState(lines [][]byte) ([]journal.Record, error) {
+	first := l.N()
+	recs, err := l.State.ApplyLines(lines)
+	if err != nil {
+		return nil, err
+	}
+	hr := l.HashReader()
+	for i, line := range lines {
+		hs, err := tlog.StoredHashes(first+int64(i), line, hr)
+		if err != nil {
+			return nil, err
+		}
+		l.Hashes = append(l.Hashes, hs...)
+	}
+	l.Checkpoint.N = l.N()
+	if l.Checkpoint.Hash, err = l.TreeHash(); err != nil {
+		return nil, err
+	}
+	return recs, nil
 }
 
 // ReadCheckpoint reads and verifies the checkpoint of the tree at root.
@@ -167,39 +200,35 @@ func load(root string, v note.Verifier, useSnapshot bool) (*Log, error) {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	if useSnapshot {
-		if base := fromSnapshot(root, c.Origin, data, c.N); base != nil {
-			if l, err := extendTo(base, data, c); err == nil {
-				l.Checkpoint, l.Signed = c, signed
-				return l, nil
-			}
+		if l := fromSnapshot(root, c.Origin, data, c.N); l != nil && extendOwnedTo(l, data, c) == nil {
+			l.Checkpoint, l.Signed = c, signed
+			return l, nil
 		}
 	}
-	l, err := extendTo(Empty(c.Origin), data, c)
-	if err != nil {
+	l := Empty(c.Origin)
+	if err := extendOwnedTo(l, data, c); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	l.Checkpoint, l.Signed = c, signed
 	return l, nil
 }
 
-// extendTo extends base by the records of data after its own, up to c's
-// count, and checks that the result reproduces c's root.
-func extendTo(base *Log, data []byte, c checkpoint.Checkpoint) (*Log, error) {
-	l := base
-	if c.N > base.N() {
-		lines, err := journal.Lines(data[len(base.Journal):], base.N(), c.N-base.N())
+// extendOwnedTo extends l, which nobody else holds, by the records of data
+// after its own, up to c's count, and checks that it reproduces c's root.
+func extendOwnedTo(l *Log, data []byte, c checkpoint.Checkpoint) error {
+	if c.N > l.N() {
+		lines, err := journal.Lines(data[len(l.Journal):], l.N(), c.N-l.N())
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if l, _, err = base.Extend(lines); err != nil {
-			return nil, err
+		if err := l.extendOwned(data, lines); err != nil {
+			return err
 		}
-		l.snapshot = base.snapshot
 	}
 	if l.Checkpoint.Hash != c.Hash {
-		return nil, fmt.Errorf("%d records do not reproduce the checkpoint's root", c.N)
+		return fmt.Errorf("%d records do not reproduce the checkpoint's root", c.N)
 	}
-	return l, nil
+	return nil
 }
 
 // Commit writes next, an extension of old signed as signed, to the tree at

@@ -8,7 +8,7 @@ package mirror
 // verifier and the next run know what the file is. So:
 //
 //   - the intent (logdir.Pending), naming every path the run installs with
-//     its size and hash, is written before the first fetch;
+//     its size and hash, is durable before the first file is named;
 //   - each file is written, verified, given its mode and time while it is
 //     still an unnamed O_TMPFILE in its directory;
 //   - a linker takes the verified files in batches, makes their bytes
@@ -60,8 +60,10 @@ func linkBounds() (backlog, batch int) {
 // markDirect marks the blobs of p that may be placed directly: contents
 // needed at one path, small enough to be fetched whole into memory, at a
 // path have does not hold. A path an interrupted run was installing
-// (suspect) may already hold the bytes; the fetch looks first.
-func (p *plan) markDirect(have *journal.State, suspect map[string]bool) {
+// (suspect) may already hold the bytes; the fetch looks first. It marks
+// none when there are fewer than batchSync, where staging them all costs
+// less than the linker's batches, and reports whether it marked any.
+func (p *plan) markDirect(have *journal.State, suspect map[string]bool) bool {
 	paths := make(map[[32]byte]string, len(p.blobs))
 	for _, r := range p.install {
 		if r.Kind == journal.File {
@@ -72,8 +74,8 @@ func (p *plan) markDirect(have *journal.State, suspect map[string]bool) {
 	for _, r := range p.install {
 		times[r.Path] = r.MTime
 	}
-	for i := range p.blobs {
-		b := &p.blobs[i]
+	var eligible []int
+	for i, b := range p.blobs {
 		at := paths[b.sha]
 		if b.uses != 1 || b.size > smallBlob || b.local != "" {
 			continue
@@ -81,8 +83,17 @@ func (p *plan) markDirect(have *journal.State, suspect map[string]bool) {
 		if _, had := have.Lookup(at); had || have.IsDir(at) {
 			continue
 		}
+		eligible = append(eligible, i)
+	}
+	if syncEachBelow(len(eligible)) {
+		return false
+	}
+	for _, i := range eligible {
+		b := &p.blobs[i]
+		at := paths[b.sha]
 		b.direct, b.mtime, b.inPlace = at, times[at], suspect[at]
 	}
+	return true
 }
 
 // withoutPlaced returns p without the installs that were placed directly.
@@ -209,6 +220,11 @@ func (l *linker) link(w *dirWalker, batch []unlinked) error {
 			unix.Close(u.fd)
 		}
 	}()
+	if w := l.fetcher.intentWritten; w != nil {
+		if err := w(); err != nil {
+			return err
+		}
+	}
 	if err := safefile.SyncFS(l.fetcher.staging); err != nil {
 		return err
 	}

@@ -84,6 +84,10 @@ type fetcher struct {
 	// linker, which runs while fetchEach does.
 	direct bool
 	linker *linker
+	// intentWritten waits for the run's intent to be durable and returns
+	// the error writing it gave; the linker calls it before it names a
+	// file. Nil: nothing to wait for.
+	intentWritten func() error
 	mu     sync.Mutex
 	placed []string // paths found holding their blob already
 

@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -213,10 +214,8 @@ func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Check
 	}
 	p := makePlan(old.State, next.State, changed, suspect)
 	p.remove = append(p.remove, leftovers(pending, old.State, next.State)...)
-	if !syncEachBelow(len(p.install)) { // see stageAndInstall
-		p.markDirect(old.State, suspect)
-	}
-	if err := stageAndInstall(ctx, opts, res, p, pending, src, old, next, upSigned); err != nil {
+	direct := p.markDirect(old.State, suspect)
+	if err := stageAndInstall(ctx, opts, res, p, direct, pending, src, old, next, upSigned); err != nil {
 		return *res, err
 	}
 	res.RecordsAfter = next.N()
@@ -250,8 +249,9 @@ func leftovers(pending *logdir.Pending, have, want *journal.State) []string {
 }
 
 // stageAndInstall fetches what p needs, then commits it: the two-stage
-// publish of DESIGN.md step 6.
-func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pending *logdir.Pending, src source,
+// publish of DESIGN.md step 6. With direct, the blobs p marked are placed
+// as they are fetched.
+func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, direct bool, pending *logdir.Pending, src source,
 	old, next *logdir.Log, signed []byte) error {
 	staging := filepath.Join(opts.Root, filepath.FromSlash(logdir.StagingDir))
 	if err := os.MkdirAll(staging, 0o755); err != nil {
@@ -259,27 +259,32 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 	}
 	f := &fetcher{root: opts.Root, staging: staging, src: src, lim: newLimiter(opts.BWLimit), meter: opts.Meter,
 		jobs: opts.Jobs, syncEach: syncEachBelow(len(p.blobs))}
+	// The intent is written while the fetch runs: nothing is placed (see
+	// direct.go) or moved into place before it is durable, and a fetch
+	// that fails having placed nothing puts the earlier one back.
 	intent := pendingOf(p, next.N()).Merge(pending)
-	// A large sync places the files of new paths as it fetches them
-	// (direct.go); the intent that names them comes first. A small one
-	// stages everything, made durable file by file, and writes the intent
-	// after.
+	written := make(chan error, 1)
+	go func() { written <- logdir.WritePending(opts.Root, intent) }()
+	f.intentWritten = sync.OnceValue(func() error { return <-written })
+	// Many files of new paths are placed as they are fetched (direct);
+	// a small sync stages everything, made durable file by file.
 	bigSync := !syncEachBelow(len(p.install))
-	if bigSync {
-		f.direct = true
-		if err := logdir.WritePending(opts.Root, intent); err != nil {
-			return err
-		}
-	}
+	f.direct = direct
 	st, err := f.fetchAll(ctx, p.blobs)
 	res.Fetched, res.Reused, res.Bytes = st.fetched, st.reused, st.bytes
+	if err == nil {
+		err = ctx.Err()
+	}
+	if ierr := f.intentWritten(); err == nil {
+		err = ierr
+	}
 	if err != nil {
+		if len(st.placed) == 0 {
+			restoreIntent(opts.Root, pending)
+		}
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := f.durable(); err != nil { // before the intent that names them
+	if err := f.durable(); err != nil { // before anything moves into place
 		return err
 	}
 	root, err := os.OpenRoot(opts.Root)
@@ -287,11 +292,6 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 		return err
 	}
 	defer root.Close()
-	if !bigSync {
-		if err := logdir.WritePending(opts.Root, intent); err != nil {
-			return err
-		}
-	}
 	in := &installer{root: root, rootDir: opts.Root, staging: logdir.StagingDir, commitSyncFS: bigSync}
 	rest := p.withoutPlaced(st.placed)
 	if err := in.install(rest); err != nil {
@@ -314,6 +314,16 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, pen
 		return err
 	}
 	return clearStaging(opts.Root)
+}
+
+// restoreIntent puts back the intent a run found, after a run that failed
+// before it changed the tree: the next run then has no more to check.
+func restoreIntent(root string, earlier *logdir.Pending) {
+	if earlier == nil {
+		logdir.ClearPending(root)
+		return
+	}
+	logdir.WritePending(root, earlier)
 }
 
 // processDeletes adds removed paths to the deletion schedule, due after the
