@@ -2,11 +2,13 @@ package journal
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"iter"
 	"maps"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // An Entry is a live path in a replayed state: the record that last set it and
@@ -69,19 +71,40 @@ func Rebuild(n int64, entries []Entry) (*State, error) {
 		return nil, fmt.Errorf("%d live entries in %d records", len(entries), n)
 	}
 	s := &State{N: n, entries: make(map[string]*Entry, len(entries)), dirs: make(map[string]int, len(entries)/4)}
+	// Checking the entries, indexing them by path and counting their
+	// directories are independent: a Load of a large tree does them side
+	// by side. The first failure in that order is the one reported.
+	var checked, indexed error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range entries {
+			e := &entries[i]
+			if e.Kind != File && e.Kind != Symlink || e.Index < 0 || e.Index >= n {
+				checked = fmt.Errorf("entry %q: kind %v at index %d of %d records", e.Path, e.Kind, e.Index, n)
+				return
+			}
+			if err := CheckPath(e.Path); err != nil {
+				checked = err
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for i := range entries {
+			e := &entries[i]
+			if _, dup := s.entries[e.Path]; dup {
+				indexed = fmt.Errorf("entry %q: live twice", e.Path)
+				return
+			}
+			s.entries[e.Path] = e
+		}
+	})
 	for i := range entries {
-		e := &entries[i]
-		if e.Kind != File && e.Kind != Symlink || e.Index < 0 || e.Index >= n {
-			return nil, fmt.Errorf("entry %q: kind %v at index %d of %d records", e.Path, e.Kind, e.Index, n)
-		}
-		if _, dup := s.entries[e.Path]; dup {
-			return nil, fmt.Errorf("entry %q: live twice", e.Path)
-		}
-		if err := CheckPath(e.Path); err != nil {
-			return nil, err
-		}
-		s.entries[e.Path] = e
-		s.forDirs(e.Path, func(d string) { s.dirs[d]++ })
+		s.forDirs(entries[i].Path, func(d string) { s.dirs[d]++ })
+	}
+	wg.Wait()
+	if err := cmp.Or(checked, indexed); err != nil {
+		return nil, err
 	}
 	// A live path below another is the same as a directory that is live.
 	for d := range s.dirs {

@@ -334,6 +334,7 @@ func processDeletes(opts Options, removed []string, state *journal.State) error 
 	if err != nil {
 		return err
 	}
+	scheduled := len(ds) > 0 // a schedule is on disk
 	due := opts.Now().Add(opts.DeleteDelay)
 	for _, p := range removed {
 		ds = append(ds, logdir.Deletion{Due: due, Path: p})
@@ -341,8 +342,12 @@ func processDeletes(opts Options, removed []string, state *journal.State) error 
 	if len(ds) == 0 {
 		return nil
 	}
-	if err := logdir.WriteDeletes(opts.Root, ds); err != nil {
-		return err
+	// Removals due later must outlive the intent, which is cleared after
+	// this; removals carried out now are covered by it until they are done.
+	if scheduled || opts.DeleteDelay > 0 {
+		if err := logdir.WriteDeletes(opts.Root, ds); err != nil {
+			return err
+		}
 	}
 	if state == nil {
 		l, err := logdir.Load(opts.Root, opts.Verifier)
@@ -370,6 +375,9 @@ func processDeletes(opts Options, removed []string, state *journal.State) error 
 	}
 	if err := removePaths(root, now); err != nil {
 		return err
+	}
+	if !scheduled && len(keep) == 0 {
+		return nil
 	}
 	return logdir.WriteDeletes(opts.Root, keep)
 }
