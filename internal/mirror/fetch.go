@@ -88,8 +88,8 @@ type fetcher struct {
 	// the error writing it gave; the linker calls it before it names a
 	// file. Nil: nothing to wait for.
 	intentWritten func() error
-	mu     sync.Mutex
-	placed []string // paths found holding their blob already
+	mu            sync.Mutex
+	placed        []string // paths found holding their blob already
 
 	locate func(b blob) []location
 	// tried, when set, is told the outcome of every download attempt:
