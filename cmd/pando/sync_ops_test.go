@@ -185,6 +185,28 @@ func TestLargeSyncSurvivesSIGKILL(t *testing.T) {
 	}
 }
 
+// TestLargeSyncOverStrayFiles: files the mirror's log does not name, left
+// where a first sync places its files (a copy made by hand, an earlier
+// tool), are replaced by the signed bytes, not kept and not an error.
+func TestLargeSyncOverStrayFiles(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	m := filepath.Join(n.dir, "mirror")
+	const files = 600 // enough for the sync to place files directly
+	for i := range files {
+		p := fmt.Sprintf("many/%02d/f-%d.bin", i%9, i)
+		randomFile(t, n.origin, p, 300+i)
+		if i%3 == 0 {
+			randomFile(t, m, p, 300+i) // same size, other bytes
+		}
+	}
+	n.publish(t)
+	if r := n.sync(t, n.url, m); r.code != 0 {
+		t.Fatalf("sync: %s", r.stderr)
+	}
+	n.verify(t, m)
+	sameTree(t, n.origin, m)
+}
+
 // noLogYet reports a verify of a mirror killed before its first checkpoint.
 func noLogYet(r result) bool { return strings.Contains(r.stderr, "no signed log") }
 
