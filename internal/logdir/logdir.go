@@ -262,13 +262,22 @@ func commit(root string, old, next *Log, signed []byte, syncFS bool) error {
 	if err := writeTiles(root, old, next, !syncFS); err != nil {
 		return err
 	}
+	name := filepath.Join(root, filepath.FromSlash(CheckpointPath))
 	if syncFS {
-		if err := safefile.SyncFS(root); err != nil {
+		// The checkpoint's bytes are written first and made durable by the
+		// same syncfs; only its rename, and that rename's sync, follow.
+		cp, err := safefile.Stage(name, signed, 0o644)
+		if err != nil {
 			return err
 		}
-	}
-	name := filepath.Join(root, filepath.FromSlash(CheckpointPath))
-	if err := safefile.WriteFile(name, signed, 0o644); err != nil {
+		if err := safefile.SyncFS(root); err != nil {
+			cp.Discard()
+			return err
+		}
+		if err := cp.Replace(); err != nil {
+			return err
+		}
+	} else if err := safefile.WriteFile(name, signed, 0o644); err != nil {
 		return err
 	}
 	next.snapshot = old.snapshot

@@ -84,6 +84,52 @@ func writeTemp(name string, perm os.FileMode, syncFile, syncDir bool, fill func(
 	return SyncDir(dir)
 }
 
+// A Staged file is the new contents of a file, written under a temporary
+// name in its directory and not yet synced, waiting to replace the file.
+// A caller that makes a whole file system durable at once (SyncFS) stages
+// the file before that and replaces it after, and so pays no fsync of its
+// own for the bytes.
+type Staged struct {
+	tmp, name string
+}
+
+// Stage writes data to a temporary file beside name, without syncing it.
+func Stage(name string, data []byte, perm os.FileMode) (*Staged, error) {
+	dir := filepath.Dir(name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(name)+"-*")
+	if err != nil {
+		return nil, err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("write %s: %w", name, err)
+	}
+	return &Staged{tmp: f.Name(), name: name}, nil
+}
+
+// Replace renames the staged file over its name and syncs the directory.
+// The caller has made the staged bytes durable.
+func (s *Staged) Replace() error {
+	if err := os.Rename(s.tmp, s.name); err != nil {
+		os.Remove(s.tmp)
+		return err
+	}
+	return SyncDir(filepath.Dir(s.name))
+}
+
+// Discard removes a staged file that will not replace its name.
+func (s *Staged) Discard() { os.Remove(s.tmp) }
+
 // Rename moves oldname to newname and syncs newname's directory (and
 // oldname's, when it differs), so the move survives a power loss.
 func Rename(oldname, newname string) error {

@@ -169,3 +169,38 @@ func TestSyncDir(t *testing.T) {
 		t.Fatalf("SyncDir of a missing directory: %v", err)
 	}
 }
+
+// TestStaged: a staged file leaves the old contents in place until Replace,
+// and Discard leaves nothing behind.
+func TestStaged(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "checkpoint")
+	if err := os.WriteFile(name, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Stage(name, []byte("new"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(name); string(got) != "old" {
+		t.Fatalf("before Replace the file holds %q", got)
+	}
+	if err := s.Replace(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(name); string(got) != "new" {
+		t.Errorf("after Replace the file holds %q", got)
+	}
+	d, err := Stage(name, []byte("never"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Discard()
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("directory holds %d entries after a Discard, want only the file", len(ents))
+	}
+	if got, _ := os.ReadFile(name); string(got) != "new" {
+		t.Errorf("a discarded stage changed the file: %q", got)
+	}
+}
