@@ -98,7 +98,7 @@ func (f *syncFlags) register(fs *cmdFlags) {
 	fs.Var(&f.ups, "upstream", "upstream tree URL; repeat to give fall-backs (required)")
 	fs.StringVar(&f.root, "root", "", "the mirror tree (required)")
 	fs.StringVar(&f.pubkey, "pubkey", "", "the origin's public key: a file or the key text (required)")
-	fs.IntVar(&f.jobs, "jobs", 64, "files fetched at once (HTTP/2 streams share one connection; HTTP/1.1 uses up to 8 connections)")
+	fs.IntVar(&f.jobs, "jobs", 256, "files fetched at once, over up to 8 pipelined HTTP/1.1 connections")
 	fs.StringVar(&f.bw, "bwlimit", "", "bandwidth cap shared by all transfers: bytes/s (8M, 512k) or bits/s (70Mbit)")
 	fs.DurationVar(&f.delay, "delete-delay", 0, "keep files removed upstream this long before deleting them")
 }

@@ -43,7 +43,7 @@ type Options struct {
 	Root        string
 	Upstreams   []string      // tried in order until one serves a usable state
 	Verifier    note.Verifier // the origin's public key
-	Jobs        int           // files fetched at once; default 64
+	Jobs        int           // files fetched at once; default 256
 	BWLimit     int64         // bytes per second shared by all transfers; 0: none
 	DeleteDelay time.Duration // keep removed files this long before deleting them
 	Wait        bool          // wait for a concurrent run instead of failing
@@ -102,7 +102,7 @@ func Sync(ctx context.Context, opts Options) (Result, error) {
 
 func withDefaults(o Options) Options {
 	if o.Jobs <= 0 {
-		o.Jobs = 64
+		o.Jobs = 256
 	}
 	if o.Now == nil {
 		o.Now = time.Now
