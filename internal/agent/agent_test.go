@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +27,8 @@ import (
 	"github.com/pando-mirror/pando/internal/stats"
 	"github.com/pando-mirror/pando/internal/store"
 	"github.com/pando-mirror/pando/internal/verify"
+
+	"github.com/pando-mirror/pando/internal/keytest"
 )
 
 // origin is a published tree served over HTTP on loopback. While down is
@@ -42,17 +43,8 @@ type origin struct {
 
 func newOrigin(t *testing.T, files map[string]string) *origin {
 	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, "agent.test")
-	if err != nil {
-		t.Fatal(err)
-	}
 	o := &origin{dir: t.TempDir()}
-	if o.signer, err = note.NewSigner(skey); err != nil {
-		t.Fatal(err)
-	}
-	if o.verifier, err = note.NewVerifier(vkey); err != nil {
-		t.Fatal(err)
-	}
+	o.signer, o.verifier = keytest.New(t, "agent.test")
 	o.publish(t, files)
 	root, err := os.OpenRoot(o.dir)
 	if err != nil {

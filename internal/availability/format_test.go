@@ -16,6 +16,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/pando-mirror/pando/internal/availability"
+
+	"github.com/pando-mirror/pando/internal/keytest"
 )
 
 // testKeys returns a fixed hub key pair, so that the fuzz corpus stays
@@ -24,18 +26,7 @@ func testKeys(t testing.TB, name string) (note.Signer, note.Verifier) {
 	t.Helper()
 	seed := [32]byte{}
 	copy(seed[:], name)
-	skey, vkey, err := note.GenerateKey(rand.NewChaCha8(seed), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, v, _, _ := keytest.From(t, name, rand.NewChaCha8(seed))
 	return s, v
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/pando-mirror/pando/internal/keytest"
 )
 
 // exampleHash is the root over the three records of package journal's doc
@@ -29,19 +31,7 @@ func mustHash(t testing.TB, s string) tlog.Hash {
 // newKey returns a fresh signer and verifier named name.
 func newKey(t testing.TB, name string) (note.Signer, note.Verifier, string, string) {
 	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v, skey, vkey
+	return keytest.From(t, name, rand.Reader)
 }
 
 func sameCheckpoint(a, b Checkpoint) bool {

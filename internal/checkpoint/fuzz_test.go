@@ -8,23 +8,14 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/pando-mirror/pando/internal/keytest"
 )
 
 // fuzzKey is a fixed key, so that seeds signed with it stay valid across runs.
 func fuzzKey(t testing.TB) (note.Signer, note.Verifier) {
 	seed := sha256.Sum256([]byte("pando checkpoint fuzz key"))
-	skey, vkey, err := note.GenerateKey(bytes.NewReader(seed[:]), "repo.example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, v, _, _ := keytest.From(t, "repo.example.org", bytes.NewReader(seed[:]))
 	return s, v
 }
 

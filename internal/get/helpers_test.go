@@ -2,7 +2,6 @@ package get
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/pando-mirror/pando/internal/publish"
 	"github.com/pando-mirror/pando/internal/serve"
+
+	"github.com/pando-mirror/pando/internal/keytest"
 )
 
 // testTree is a published tree signed by a fresh origin key.
@@ -26,19 +27,7 @@ type testTree struct {
 
 func newKey(t *testing.T, name string) (note.Signer, note.Verifier) {
 	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
+	return keytest.New(t, name)
 }
 
 func newTestTree(t *testing.T, files map[string]string) *testTree {

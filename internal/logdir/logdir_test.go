@@ -2,7 +2,6 @@ package logdir
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -19,25 +18,15 @@ import (
 
 	"github.com/pando-mirror/pando/internal/checkpoint"
 	"github.com/pando-mirror/pando/internal/journal"
+
+	"github.com/pando-mirror/pando/internal/keytest"
 )
 
 const origin = "repo.example.org"
 
 func newKey(t testing.TB) (note.Signer, note.Verifier) {
 	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
+	return keytest.New(t, origin)
 }
 
 // recordLines returns the lines of records [from, to) of a test journal:
@@ -609,18 +598,7 @@ func TestInclusionProof(t *testing.T) {
 // documents show exactly the bytes the code writes.
 func TestFormatExample(t *testing.T) {
 	seed := sha256.Sum256([]byte("pando example key; published, so never use it"))
-	skey, vkey, err := note.GenerateKey(bytes.NewReader(seed[:]), origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, v, _, vkey := keytest.From(t, origin, bytes.NewReader(seed[:]))
 	root := t.TempDir()
 	lines := [][]byte{
 		[]byte("file 1700000000 pool/a%20b.jar 1024 1699999000 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),

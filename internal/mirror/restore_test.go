@@ -3,7 +3,6 @@ package mirror
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -25,6 +24,8 @@ import (
 	"github.com/pando-mirror/pando/internal/checkpoint"
 	"github.com/pando-mirror/pando/internal/journal"
 	"github.com/pando-mirror/pando/internal/logdir"
+
+	"github.com/pando-mirror/pando/internal/keytest"
 )
 
 // testOrigin is an origin held in memory: a key, the signed log after each
@@ -49,19 +50,7 @@ func newTestOrigin(t *testing.T) *testOrigin {
 
 func testKey(t *testing.T, name string) (note.Signer, note.Verifier) {
 	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
+	return keytest.New(t, name)
 }
 
 // publish appends one publish: files (path -> contents; "" removes the

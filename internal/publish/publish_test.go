@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,23 +13,13 @@ import (
 
 	"github.com/pando-mirror/pando/internal/journal"
 	"github.com/pando-mirror/pando/internal/logdir"
+
+	"github.com/pando-mirror/pando/internal/keytest"
 )
 
 func testKeys(t *testing.T) (note.Signer, note.Verifier) {
 	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, "repo.example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
+	return keytest.New(t, "repo.example.org")
 }
 
 func write(t *testing.T, root, p, data string) {

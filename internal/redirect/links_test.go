@@ -1,17 +1,16 @@
 package redirect_test
 
 import (
-	"crypto/rand"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/pando-mirror/pando/internal/availability"
 	"github.com/pando-mirror/pando/internal/config"
 	"github.com/pando-mirror/pando/internal/redirect"
+
+	"github.com/pando-mirror/pando/internal/keytest"
 )
 
 // TestRedirectThroughSymlinks: on the hub's map and on the signed copy an
@@ -27,12 +26,7 @@ func TestRedirectThroughSymlinks(t *testing.T) {
 	}
 	holdAll(w, mirror("m1", "DE", 100, config.AccessHTTPS))
 	hubMap := w.Map()
-	skey, vkey, err := note.GenerateKey(rand.Reader, "hub.example.org")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := note.NewSigner(skey)
-	verifier, _ := note.NewVerifier(vkey)
+	signer, verifier := keytest.New(t, "hub.example.org")
 	data, err := availability.Encode(hubMap, signer)
 	if err != nil {
 		t.Fatal(err)

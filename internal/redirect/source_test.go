@@ -25,18 +25,15 @@ import (
 	"github.com/pando-mirror/pando/internal/availability/availtest"
 	"github.com/pando-mirror/pando/internal/config"
 	"github.com/pando-mirror/pando/internal/redirect"
+
+	"github.com/pando-mirror/pando/internal/keytest"
 )
 
 func hubKeys(t testing.TB, name string) (note.Signer, note.Verifier) {
 	t.Helper()
 	seed := [32]byte{}
 	copy(seed[:], name)
-	skey, vkey, err := note.GenerateKey(rand.NewChaCha8(seed), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := note.NewSigner(skey)
-	v, _ := note.NewVerifier(vkey)
+	s, v, _, _ := keytest.From(t, name, rand.NewChaCha8(seed))
 	return s, v
 }
 
