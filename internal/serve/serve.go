@@ -153,7 +153,7 @@ func newServer(h http.Handler, cfg Config) *http.Server {
 	var protos http.Protocols
 	protos.SetHTTP1(true)
 	protos.SetHTTP2(true)
-	protos.SetUnencryptedHTTP2(true) // h2c with prior knowledge, for syncing mirrors
+	protos.SetUnencryptedHTTP2(true) // h2c with prior knowledge, for clients that want it
 	return &http.Server{
 		Handler:           extendOnProgress(h, cfg.WriteTimeout),
 		TLSConfig:         cfg.TLS,
