@@ -221,13 +221,22 @@ func (p *pipeline) currentDepth() int {
 func (p *pipeline) runConn() {
 	conn, err := p.dial()
 	if err != nil {
-		// Fail one request with the reason, so that a server that is down
-		// fails its callers rather than keeping them waiting.
+		// Fail the requests waiting with the reason, so that a server that
+		// is down fails its callers at once rather than one dial each.
+		fail := answer{err: fmt.Errorf("%s: %w", p.c.Base.Host, err)}
 		select {
 		case cl := <-p.queue:
-			cl.deliver(answer{err: fmt.Errorf("%s: %w", p.c.Base.Host, err)})
+			cl.deliver(fail)
 		case <-p.done:
 		case <-time.After(p.c.cfg.ConnectTimeout):
+		}
+		for drained := false; !drained; {
+			select {
+			case cl := <-p.queue:
+				cl.deliver(fail)
+			default:
+				drained = true
+			}
 		}
 		p.ended(0, false)
 		return

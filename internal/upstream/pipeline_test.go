@@ -292,4 +292,18 @@ func TestPipelineCanceledAndDown(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), addr) || time.Since(start) > 5*time.Second {
 		t.Errorf("server down: %v after %v, want an error naming %s", err, time.Since(start), addr)
 	}
+	// Many callers at once: each fails, none waits for a dial of its own
+	// in turn (the loop is bounded by the test's deadline).
+	errs := make(chan error, 50)
+	for range 50 {
+		go func() {
+			_, _, err := c2.Open(t.Context(), "b", 0)
+			errs <- err
+		}()
+	}
+	for range 50 {
+		if err := <-errs; err == nil {
+			t.Error("a request to a server that is down succeeded")
+		}
+	}
 }
