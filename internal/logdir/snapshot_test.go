@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/pando-mirror/pando/internal/journal"
 )
 
 // sameState fails the test unless got and want hold the same entries.
@@ -192,6 +194,11 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		}
 		if int64(len(snap.entries)) > snap.n || len(snap.hashes)*32 > len(data) {
 			t.Fatalf("accepted %d entries of %d records, %d hashes", len(snap.entries), snap.n, len(snap.hashes))
+		}
+		// What Load does next with the entries: a state rebuilt from them
+		// holds each of them, or is refused.
+		if st, err := journal.Rebuild(snap.n, snap.entries); err == nil && st.Len() != len(snap.entries) {
+			t.Fatalf("rebuilt a state of %d paths from %d entries", st.Len(), len(snap.entries))
 		}
 	})
 }
