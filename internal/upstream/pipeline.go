@@ -110,7 +110,7 @@ type answer struct {
 	err  error
 }
 
-// deliver hands a the caller, or, if it stopped waiting, closes its body.
+// deliver hands a to the caller, or, if it stopped waiting, closes its body.
 func (cl *call) deliver(a answer) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
@@ -161,6 +161,9 @@ func (p *pipeline) get(ctx context.Context, target string, offset int64) (*http.
 		case <-ctx.Done():
 			cl.abandon()
 			return nil, nil, ctx.Err()
+		case <-p.done:
+			cl.abandon()
+			return nil, nil, errClosed
 		}
 	}
 	return nil, nil, err
@@ -221,8 +224,9 @@ func (p *pipeline) currentDepth() int {
 func (p *pipeline) runConn() {
 	conn, err := p.dial()
 	if err != nil {
-		// Fail the requests waiting with the reason, so that a server that
-		// is down fails its callers at once rather than one dial each.
+		// Fail a request with the reason, and when no other connection
+		// runs, every request waiting: a server that is down fails its
+		// callers at once rather than one dial each.
 		fail := answer{err: fmt.Errorf("%s: %w", p.c.Base.Host, err)}
 		select {
 		case cl := <-p.queue:
@@ -230,7 +234,10 @@ func (p *pipeline) runConn() {
 		case <-p.done:
 		case <-time.After(p.c.cfg.ConnectTimeout):
 		}
-		for drained := false; !drained; {
+		p.mu.Lock()
+		alone := p.live == 1
+		p.mu.Unlock()
+		for drained := !alone; !drained; {
 			select {
 			case cl := <-p.queue:
 				cl.deliver(fail)
