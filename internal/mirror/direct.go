@@ -64,22 +64,19 @@ func linkBounds() (backlog, batch int) {
 // none when there are fewer than batchSync, where staging them all costs
 // less than the linker's batches, and reports whether it marked any.
 func (p *plan) markDirect(have *journal.State, suspect map[string]bool) bool {
-	paths := make(map[[32]byte]string, len(p.blobs))
+	// The install of each blob used once (the only ones that can be placed).
+	installs := make(map[[32]byte]journal.Record, len(p.blobs))
 	for _, r := range p.install {
 		if r.Kind == journal.File {
-			paths[r.SHA256] = r.Path
+			installs[r.SHA256] = r
 		}
-	}
-	times := make(map[string]int64, len(p.install))
-	for _, r := range p.install {
-		times[r.Path] = r.MTime
 	}
 	var eligible []int
 	for i, b := range p.blobs {
-		at := paths[b.sha]
 		if b.uses != 1 || b.size > smallBlob || b.local != "" {
 			continue
 		}
+		at := installs[b.sha].Path
 		if _, had := have.Lookup(at); had || have.IsDir(at) {
 			continue
 		}
@@ -90,8 +87,8 @@ func (p *plan) markDirect(have *journal.State, suspect map[string]bool) bool {
 	}
 	for _, i := range eligible {
 		b := &p.blobs[i]
-		at := paths[b.sha]
-		b.direct, b.mtime, b.inPlace = at, times[at], suspect[at]
+		r := installs[b.sha]
+		b.direct, b.mtime, b.inPlace = r.Path, r.MTime, suspect[r.Path]
 	}
 	return true
 }
