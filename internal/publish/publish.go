@@ -75,9 +75,9 @@ func Publish(ctx context.Context, opts Options) (Result, error) {
 	// it runs while they load.
 	var files []scanned
 	var scanErr error
-	scanned := make(chan struct{})
+	walked := make(chan struct{})
 	go func() {
-		defer close(scanned)
+		defer close(walked)
 		files, scanErr = scan(opts.Root)
 	}()
 	old, err := logdir.Load(opts.Root, opts.Verifier)
@@ -92,7 +92,7 @@ func Publish(ctx context.Context, opts Options) (Result, error) {
 			opts.Log.Warn("ignoring damaged stat cache", "err", cerr)
 		}
 	}
-	<-scanned
+	<-walked
 	if err != nil {
 		return res, err
 	}
