@@ -46,42 +46,19 @@ func write(name string, perm os.FileMode, syncDir bool, fill func(io.Writer) err
 	return writeTemp(name, perm, true, syncDir, fill)
 }
 
-func writeTemp(name string, perm os.FileMode, syncFile, syncDir bool, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(name)+"-*")
+func writeTemp(name string, perm os.FileMode, syncFile, syncDir bool, fill func(io.Writer) error) error {
+	st, err := stage(name, perm, syncFile, fill)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := fill(f); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if syncFile {
-		if err := f.Sync(); err != nil {
-			return err
-		}
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
+	if err := os.Rename(st.tmp, name); err != nil {
+		st.Discard()
 		return err
 	}
 	if !syncDir {
 		return nil
 	}
-	return SyncDir(dir)
+	return SyncDir(filepath.Dir(name))
 }
 
 // A Staged file is the new contents of a file, written under a temporary
@@ -95,6 +72,15 @@ type Staged struct {
 
 // Stage writes data to a temporary file beside name, without syncing it.
 func Stage(name string, data []byte, perm os.FileMode) (*Staged, error) {
+	return stage(name, perm, false, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// stage writes what fill produces to a temporary file beside name, with
+// sync fsyncing it; on any error the temporary file is gone.
+func stage(name string, perm os.FileMode, sync bool, fill func(io.Writer) error) (_ *Staged, err error) {
 	dir := filepath.Dir(name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -103,16 +89,25 @@ func Stage(name string, data []byte, perm os.FileMode) (*Staged, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := fill(f); err != nil {
 		return nil, fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		return nil, err
+	}
+	if sync {
+		if err := f.Sync(); err != nil {
+			return nil, err
+		}
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
 	}
 	return &Staged{tmp: f.Name(), name: name}, nil
 }
@@ -121,7 +116,7 @@ func Stage(name string, data []byte, perm os.FileMode) (*Staged, error) {
 // The caller has made the staged bytes durable.
 func (s *Staged) Replace() error {
 	if err := os.Rename(s.tmp, s.name); err != nil {
-		os.Remove(s.tmp)
+		s.Discard()
 		return err
 	}
 	return SyncDir(filepath.Dir(s.name))
