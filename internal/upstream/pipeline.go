@@ -169,29 +169,34 @@ func (p *pipeline) get(ctx context.Context, target string, offset int64) (*http.
 	return nil, nil, err
 }
 
-// submit queues cl, starting a connection when none runs or the queue
-// backs up and there is room for one more.
+// submit queues cl, then starts a connection when none runs or the queue
+// backs up and there is room for one more. The check comes after the send:
+// a connection that ends between the two sees the request in the queue
+// (ended starts another), or this check sees it gone.
 func (p *pipeline) submit(cl *call) error {
-	p.mu.Lock()
 	select {
 	case <-p.done:
-		p.mu.Unlock()
 		return errClosed
 	default:
 	}
-	if p.live < p.conns && (p.live == 0 || len(p.queue) > 0) {
-		p.live++
-		go p.runConn()
-	}
-	p.mu.Unlock()
 	select {
 	case p.queue <- cl:
-		return nil
 	case <-cl.ctx.Done():
 		return cl.ctx.Err()
 	case <-p.done:
 		return errClosed
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live < p.conns && (p.live == 0 || len(p.queue) > 1) {
+		select {
+		case <-p.done:
+		default:
+			p.live++
+			go p.runConn()
+		}
+	}
+	return nil
 }
 
 // ended records that a connection ended after answering n requests, with

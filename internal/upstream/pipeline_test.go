@@ -293,17 +293,26 @@ func TestPipelineCanceledAndDown(t *testing.T) {
 		t.Errorf("server down: %v after %v, want an error naming %s", err, time.Since(start), addr)
 	}
 	// Many callers at once: each fails, none waits for a dial of its own
-	// in turn (the loop is bounded by the test's deadline).
-	errs := make(chan error, 50)
-	for range 50 {
-		go func() {
-			_, _, err := c2.Open(t.Context(), "b", 0)
-			errs <- err
-		}()
-	}
-	for range 50 {
-		if err := <-errs; err == nil {
-			t.Error("a request to a server that is down succeeded")
+	// in turn, and none is left in the queue with no connection to take
+	// it (a request queued just as the last failing connection ends). The
+	// bursts repeat to give that race room to show.
+	for range 20 {
+		errs := make(chan error, 50)
+		for range 50 {
+			go func() {
+				_, _, err := c2.Open(t.Context(), "b", 0)
+				errs <- err
+			}()
+		}
+		for range 50 {
+			select {
+			case err := <-errs:
+				if err == nil {
+					t.Fatal("a request to a server that is down succeeded")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("a request to a server that is down is still waiting after 10s")
+			}
 		}
 	}
 }
