@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,6 +158,9 @@ func TestSyncRefusesTampering(t *testing.T) {
 			}
 			os.WriteFile(filepath.Join(n.dir, "old-checkpoint"), readFile(t, n.origin, ".pando/checkpoint"), 0o644)
 			randomFile(t, n.origin, "pool/c/new.bin", 4096)
+			for i := range 40 { // enough small files to be fetched in batches
+				randomFile(t, n.origin, fmt.Sprintf("pool/c/more-%02d.txt", i), 100)
+			}
 			n.publish(t)
 			tc.break_(t, n)
 			before := treeFiles(t, m)
@@ -188,4 +194,52 @@ func readFile(t *testing.T, dir, p string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestSyncInBatches: from pando serve, the small files of a large sync come
+// in batch answers and the large ones alone; from a server that does not
+// answer batches (a plain static server), every file comes alone. Both
+// mirrors verify.
+func TestSyncInBatches(t *testing.T) {
+	files := map[string]string{}
+	for i := range 100 {
+		files[fmt.Sprintf("pool/%d/small-%03d.txt", i%7, i)] = strings.Repeat(fmt.Sprint(i), 50+i)
+	}
+	n := newNetwork(t, files)
+	for i := range 3 {
+		randomFile(t, n.origin, fmt.Sprintf("iso/large-%d.iso", i), 300<<10) // above the batch limit
+	}
+	n.publish(t)
+
+	type summary struct {
+		Fetched int `json:"files_fetched"`
+		Batched int `json:"files_batched"`
+	}
+	sync := func(upstream, root string) summary {
+		t.Helper()
+		r := n.sync(t, upstream, root, "--json")
+		if r.code != 0 {
+			t.Fatalf("sync from %s: exit %d: %s", upstream, r.code, r.stderr)
+		}
+		var s summary
+		if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+			t.Fatalf("sync --json: %v: %q", err, r.stdout)
+		}
+		n.verify(t, root)
+		return s
+	}
+	if s := sync(n.url, filepath.Join(n.dir, "a")); s.Fetched != 103 || s.Batched != 100 {
+		t.Errorf("from pando serve: %+v, want 103 fetched, the 100 small ones in batches", s)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := &http.Server{Handler: http.FileServer(http.Dir(n.origin))}
+	go plain.Serve(ln)
+	t.Cleanup(func() { plain.Close() })
+	if s := sync("http://"+ln.Addr().String()+"/", filepath.Join(n.dir, "b")); s.Fetched != 103 || s.Batched != 0 {
+		t.Errorf("from a plain static server: %+v, want 103 fetched alone", s)
+	}
 }

@@ -24,7 +24,7 @@ var components = map[string][]string{
 }
 
 // shared packages may be imported by anyone but import no component.
-var shared = []string{"journal", "checkpoint", "logdir", "safefile", "progress", "upstream", "config", "store", "logfile"}
+var shared = []string{"journal", "batch", "checkpoint", "logdir", "safefile", "progress", "upstream", "config", "store", "logfile"}
 
 // deps returns the module's internal packages pkg depends on, by their
 // top-level name under internal/.

@@ -91,6 +91,9 @@ type fetcher struct {
 	mu            sync.Mutex
 	placed        []string // paths found holding their blob already
 
+	// batches: the source answers batches, and this fetch uses them.
+	batches bool
+
 	locate func(b blob) []location
 	// tried, when set, is told the outcome of every download attempt:
 	// n bytes received from loc, and err nil if they were the blob.
@@ -115,15 +118,15 @@ func (f *fetcher) durable() error {
 
 // A result is what staging one blob did.
 type result struct {
-	kind  int // 0 staged already, 1 reused, 2 fetched
+	kind  int // 0 staged already, 1 reused, 2 fetched alone, 3 fetched in a batch
 	bytes int64
 }
 
 // stats counts what a fetch did.
 type stats struct {
-	fetched, reused, staged int
-	bytes                   int64
-	placed                  map[string]bool // paths placed directly
+	fetched, batched, reused, staged int // batched: of fetched, in batches
+	bytes                            int64
+	placed                           map[string]bool // paths placed directly
 }
 
 func (f *fetcher) stagedName(b blob) string { return filepath.Join(f.staging, b.hex()) }
@@ -177,10 +180,16 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 		}()
 	}
 	// jobs workers take the blobs in turn (a goroutine each would grow a
-	// fresh stack for every blob).
+	// fresh stack for every blob), a few at a time, or a batch's worth at a
+	// time from a source that answers batches.
+	take, workers := takeBlobs, min(f.jobs, len(blobs))
+	f.batches = f.useBatches(ctx, blobs)
+	if f.batches {
+		take, workers = batchRun, min(workers, batchWorkers)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	var next atomic.Int64
-	for range min(f.jobs, len(blobs)) {
+	for range workers {
 		g.Go(func() error {
 			var near *dirWalker
 			if tree != nil {
@@ -193,8 +202,8 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 			}
 			// A worker takes a few blobs at a time: in path order, they
 			// mostly share a directory, which its walker then opens once.
-			for end := int(next.Add(takeBlobs)); end-takeBlobs < len(blobs); end = int(next.Add(takeBlobs)) {
-				if err := f.stageRun(gctx, blobs, end-takeBlobs, min(end, len(blobs)), results, errs, keepGoing, near); err != nil {
+			for end := int(next.Add(int64(take))); end-take < len(blobs); end = int(next.Add(int64(take))) {
+				if err := f.stageRun(gctx, blobs, end-take, min(end, len(blobs)), results, errs, keepGoing, near); err != nil {
 					return err
 				}
 			}
@@ -211,6 +220,9 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 			st.reused++
 		case r.kind == 2:
 			st.fetched++
+		case r.kind == 3:
+			st.fetched++
+			st.batched++
 		}
 		st.bytes += r.bytes
 	}
@@ -223,9 +235,19 @@ const takeBlobs = 8
 // stageRun stages blobs[from:to] in order, recording each outcome, and
 // returns the first error that stops the fetch.
 func (f *fetcher) stageRun(ctx context.Context, blobs []blob, from, to int, results []result, errs []error, keepGoing bool, near *dirWalker) error {
+	var done []bool // by a batch
+	if f.batches {
+		var err error
+		if done, err = f.fetchBatch(ctx, blobs, from, to, results, errs, keepGoing, near); err != nil {
+			return err
+		}
+	}
 	for i := from; i < to; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if done != nil && done[i-from] {
+			continue
 		}
 		kind, n, err := f.stage(ctx, blobs[i], near)
 		results[i] = result{kind, n}

@@ -62,6 +62,7 @@ type Result struct {
 	UpToDate      bool    `json:"up_to_date"`
 	Installed     int     `json:"installed"`
 	Fetched       int     `json:"files_fetched"`
+	Batched       int     `json:"files_batched"` // of those fetched, in batch answers (docs/FORMAT.md)
 	Reused        int     `json:"files_reused"`
 	Bytes         int64   `json:"bytes"`
 	Removed       int     `json:"removed"`
@@ -271,7 +272,7 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, dir
 	bigSync := !syncEachBelow(len(p.install))
 	f.direct = direct
 	st, err := f.fetchAll(ctx, p.blobs)
-	res.Fetched, res.Reused, res.Bytes = st.fetched, st.reused, st.bytes
+	res.Fetched, res.Batched, res.Reused, res.Bytes = st.fetched, st.batched, st.reused, st.bytes
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -399,3 +400,13 @@ func (s httpSource) Open(ctx context.Context, p string, off int64) (io.ReadClose
 	return s.c.Open(ctx, p, off)
 }
 func (s httpSource) Name() string { return s.c.Base.String() }
+
+func (s httpSource) Batches(ctx context.Context) bool { return s.c.Batches(ctx) }
+
+func (s httpSource) Batch(ctx context.Context, paths []string, max int64) (batchReader, error) {
+	r, err := s.c.Batch(ctx, paths, max)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -54,12 +54,18 @@ func (f *fetcher) fetchSmall(ctx context.Context, b blob, final string, loc loca
 	if sum := sha256.Sum256(buf.Bytes()); sum != b.sha {
 		return n, &HashMismatchError{Path: loc.path, Upstream: loc.src.Name(), Want: b.hex(), Got: hex.EncodeToString(sum[:])}
 	}
+	return n, f.keepSmall(ctx, b, buf.Bytes(), near)
+}
+
+// keepSmall keeps data, b's verified bytes: placed at its path when b may
+// be placed directly, staged whole otherwise.
+func (f *fetcher) keepSmall(ctx context.Context, b blob, data []byte, near *dirWalker) error {
 	if f.linker != nil && b.direct != "" {
-		if placed, err := f.placeDirect(ctx, b, buf.Bytes(), near); placed || err != nil {
-			return n, err
+		if placed, err := f.placeDirect(ctx, b, data, near); placed || err != nil {
+			return err
 		}
 	}
-	return n, f.dir.writeWhole(filepath.Base(final), buf.Bytes(), f.syncEach, nearDir(near, b.from))
+	return f.dir.writeWhole(b.hex(), data, f.syncEach, nearDir(near, b.from))
 }
 
 // nearDir returns a descriptor of the tree directory that will hold p, or

@@ -50,6 +50,10 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.Method == http.MethodPost && r.URL.Path == batchPath {
+		h.serveBatch(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		h.fail(w, r, http.StatusMethodNotAllowed, nil)
@@ -97,19 +101,53 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, name string, sla
 
 // serveFile serves the regular file real, which resolve described as fi.
 func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, real string, fi fs.FileInfo) error {
-	f, err := h.root.Open(real)
+	f, err := h.openResolved(real, fi)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	return h.send(w, r, real, f)
+}
+
+// openResolved opens the regular file real, which resolve described as fi,
+// and refuses it if it is another file by now.
+func (h *handler) openResolved(real string, fi fs.FileInfo) (*os.File, error) {
+	f, err := h.root.Open(real)
+	if err != nil {
+		return nil, err
+	}
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		f.Close()
+		return nil, err
 	}
 	if !os.SameFile(fi, st) || !st.Mode().IsRegular() {
-		return errNotFound // replaced since resolve looked
+		f.Close()
+		return nil, errNotFound // replaced since resolve looked
 	}
-	return h.send(w, r, real, f)
+	return f, nil
+}
+
+// openFile opens the regular file a GET for name would serve, or returns
+// why there is none.
+func (h *handler) openFile(name string) (*os.File, error) {
+	if isLocal(name) {
+		return nil, errLocal
+	}
+	if f, ok := openDirect(h.dir, name); ok {
+		return f, nil
+	}
+	real, fi, err := resolve(h.root, name)
+	if err != nil {
+		return nil, err
+	}
+	if isLocal(real) {
+		return nil, errLocal
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errNotFound
+	}
+	return h.openResolved(real, fi)
 }
 
 // send serves f, the regular file at the canonical name real.

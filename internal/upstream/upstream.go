@@ -12,6 +12,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -23,10 +24,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/pando-mirror/pando/internal/batch"
 	"github.com/pando-mirror/pando/internal/checkpoint"
 	"github.com/pando-mirror/pando/internal/journal"
 	"github.com/pando-mirror/pando/internal/logdir"
@@ -76,6 +79,9 @@ type Client struct {
 	// pipe fetches files over pipelined HTTP/1.1 (see pipeline.go); nil
 	// behind a proxy, where files go through the http.Client.
 	pipe *pipeline
+
+	noBatch atomic.Bool // the server answered a batch request as a non-pando server would
+	batchOK atomic.Bool // the server answered one as a pando server
 }
 
 // ParseBase parses an upstream URL and makes it a directory URL.
@@ -438,3 +444,96 @@ func (r *idleReader) Close() error {
 	r.cancel()
 	return err
 }
+
+// Batches reports whether the server answers batch requests, asking it
+// with an empty one the first time. A server that fails to answer is taken
+// not to, for this call only.
+func (c *Client) Batches(ctx context.Context) bool {
+	if c.noBatch.Load() {
+		return false
+	}
+	if c.batchOK.Load() {
+		return true
+	}
+	r, err := c.Batch(ctx, nil, 0)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	if _, _, err := r.Next(); !errors.Is(err, io.EOF) {
+		return false // an entry for no path
+	}
+	c.batchOK.Store(true)
+	return true
+}
+
+// ErrNoBatch means the server does not answer batch requests (it is not a
+// pando server, or an older one): fetch its files one by one.
+var ErrNoBatch = errors.New("the server does not answer batch requests")
+
+// Batch asks for the files at paths in one request (package batch) and
+// returns a reader of the answer's entries, which refuses an entry larger
+// than max bytes. Closing the reader ends the request. A server that does
+// not answer batches gets ErrNoBatch, at once for every later call too.
+func (c *Client) Batch(ctx context.Context, paths []string, max int64) (*BatchReader, error) {
+	if c.noBatch.Load() {
+		return nil, ErrNoBatch
+	}
+	u := c.URL(batch.Path)
+	ctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(batch.AppendRequest(nil, paths)))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	switch code := resp.StatusCode; {
+	case code == http.StatusOK && resp.Header.Get("Content-Type") == batch.ContentType:
+	case code == http.StatusTooManyRequests || code >= 500 && code != http.StatusNotImplemented:
+		resp.Body.Close()
+		cancel()
+		return nil, &StatusError{URL: u, Status: code} // may pass
+	default: // 404, 405, 501, a page instead of an answer: it never will
+		resp.Body.Close()
+		cancel()
+		c.noBatch.Store(true)
+		return nil, ErrNoBatch
+	}
+	body := newIdleReader(resp.Body, cancel, c.cfg.IdleTimeout)
+	return &BatchReader{Reader: batch.NewReader(body, max), body: body, url: u}, nil
+}
+
+// A BatchReader reads the entries of a batch answer (see batch.Reader);
+// its errors name the request's URL.
+type BatchReader struct {
+	*batch.Reader
+	body io.Closer
+	url  string
+}
+
+// Next moves to the next entry (batch.Reader.Next).
+func (b *BatchReader) Next() (size int64, ok bool, err error) {
+	size, ok, err = b.Reader.Next()
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%s: %w", b.url, err)
+	}
+	return size, ok, err
+}
+
+// Read reads the current entry's bytes.
+func (b *BatchReader) Read(p []byte) (int, error) {
+	n, err := b.Reader.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%s: %w", b.url, err)
+	}
+	return n, err
+}
+
+// Close ends the request.
+func (b *BatchReader) Close() error { return b.body.Close() }
