@@ -41,7 +41,7 @@ func FetchOrigin(ctx context.Context, st store.Store, originURL string, v note.V
 	}
 	next := cached
 	if cp.N != cached.N() || cp.Hash != cached.Checkpoint.Hash {
-		if next, err = c.Extend(ctx, cached, cp); err != nil {
+		if next, _, err = c.Extend(ctx, cached, cp); err != nil {
 			return nil, fmt.Errorf("origin: %w", err)
 		}
 	} else if err := checkpoint.Compare(cached.Checkpoint, cp); err != nil {

@@ -149,7 +149,7 @@ func syncFrom(ctx context.Context, opts Options, raw string) (Result, error) {
 	}
 	res.Protocol = c.FileProto()
 	src := httpSource{c}
-	return apply(ctx, opts, &res, upCP, upSigned, src, func(old *logdir.Log) (*logdir.Log, error) {
+	return apply(ctx, opts, &res, upCP, upSigned, src, func(old *logdir.Log) (*logdir.Log, []journal.Record, error) {
 		return c.Extend(ctx, old, upCP)
 	})
 }
@@ -168,9 +168,9 @@ func localState(opts Options) (checkpoint.Checkpoint, error) {
 }
 
 // apply brings the tree to the upstream's verified checkpoint upCP. extend
-// returns the local log extended by the upstream's new records.
+// returns the local log extended by the upstream's new records, and those.
 func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Checkpoint, upSigned []byte,
-	src source, extend func(old *logdir.Log) (*logdir.Log, error)) (Result, error) {
+	src source, extend func(old *logdir.Log) (*logdir.Log, []journal.Record, error)) (Result, error) {
 	haveCP, err := localState(opts)
 	if err != nil {
 		return *res, err
@@ -196,7 +196,7 @@ func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Check
 			return *res, err
 		}
 	}
-	next, err := extend(old)
+	next, added, err := extend(old)
 	if err != nil {
 		return *res, err
 	}
@@ -209,9 +209,9 @@ func apply(ctx context.Context, opts Options, res *Result, upCP checkpoint.Check
 			suspect[f.Path] = true
 		}
 	}
-	changed, err := changedPaths(old, next)
-	if err != nil {
-		return *res, err
+	changed := make([]string, len(added))
+	for i, r := range added {
+		changed[i] = r.Path
 	}
 	p := makePlan(old.State, next.State, changed, suspect)
 	p.remove = append(p.remove, leftovers(pending, old.State, next.State)...)

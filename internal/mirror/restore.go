@@ -340,7 +340,7 @@ func (r *restoreRun) chooseLog(ctx context.Context) error {
 		return b.cp.Time.Compare(a.cp.Time)
 	})
 	for _, p := range cands {
-		next, err := p.client.Extend(ctx, r.base, p.cp)
+		next, _, err := p.client.Extend(ctx, r.base, p.cp)
 		if err == nil {
 			r.next = next
 			r.rep.JournalFrom = p.rep.Name

@@ -69,16 +69,15 @@ func syncRsync(ctx context.Context, opts Options, raw string) (Result, error) {
 		return res, err
 	}
 	src := dirSource{dir: copyDir, name: raw}
-	return apply(ctx, opts, &res, copyLog.Checkpoint, copyLog.Signed, src, func(old *logdir.Log) (*logdir.Log, error) {
+	return apply(ctx, opts, &res, copyLog.Checkpoint, copyLog.Signed, src, func(old *logdir.Log) (*logdir.Log, []journal.Record, error) {
 		if !bytes.HasPrefix(copyLog.Journal, old.Journal) {
-			return nil, fmt.Errorf("%s: journal does not extend the local one: %w", raw, checkpoint.ErrFork)
+			return nil, nil, fmt.Errorf("%s: journal does not extend the local one: %w", raw, checkpoint.ErrFork)
 		}
 		lines := bytes.Split(bytes.TrimSuffix(copyLog.Journal[len(old.Journal):], []byte("\n")), []byte("\n"))
 		if len(copyLog.Journal) == len(old.Journal) {
 			lines = nil
 		}
-		next, _, err := old.Extend(lines)
-		return next, err
+		return old.Extend(lines)
 	})
 }
 

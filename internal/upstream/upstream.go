@@ -347,29 +347,29 @@ func (c *Client) JournalTail(ctx context.Context, offset, first, n int64) ([][]b
 
 // Extend fetches the records the verified checkpoint cp adds to old, the
 // upstream's previous log as the caller holds it, and returns old extended by
-// them. It refuses a rollback or fork against old, and a journal that does
+// them, and them. It refuses a rollback or fork against old, and a journal that does
 // not reproduce cp's root (altered, or forked from old).
-func (c *Client) Extend(ctx context.Context, old *logdir.Log, cp checkpoint.Checkpoint) (*logdir.Log, error) {
+func (c *Client) Extend(ctx context.Context, old *logdir.Log, cp checkpoint.Checkpoint) (*logdir.Log, []journal.Record, error) {
 	if err := checkpoint.Compare(old.Checkpoint, cp); err != nil {
-		return nil, fmt.Errorf("%s: %w", c.Base, err)
+		return nil, nil, fmt.Errorf("%s: %w", c.Base, err)
 	}
 	lines, err := c.JournalTail(ctx, int64(len(old.Journal)), old.N(), cp.N-old.N())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	next, _, err := old.Extend(lines)
+	next, recs, err := old.Extend(lines)
 	if err != nil {
 		// Bytes after our own that are not records in sequence: the
 		// upstream's journal does not continue ours.
-		return nil, fmt.Errorf("%s: does not continue the local %d records: the journal was altered, or the log forked (%w): %v",
+		return nil, nil, fmt.Errorf("%s: does not continue the local %d records: the journal was altered, or the log forked (%w): %v",
 			c.URL(logdir.JournalPath), old.N(), checkpoint.ErrFork, err)
 	}
 	if next.Checkpoint.Hash != cp.Hash {
-		return nil, fmt.Errorf("%s: journal records %d to %d do not reproduce the signed root: the journal was altered, or the log forked (%w)",
+		return nil, nil, fmt.Errorf("%s: journal records %d to %d do not reproduce the signed root: the journal was altered, or the log forked (%w)",
 			c.Base, old.N(), cp.N-1, checkpoint.ErrFork)
 	}
 	next.Checkpoint = cp
-	return next, nil
+	return next, recs, nil
 }
 
 // Open fetches a tree path from offset. It returns the body and the offset
