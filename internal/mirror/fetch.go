@@ -185,7 +185,10 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 	take, workers := takeBlobs, min(f.jobs, len(blobs))
 	f.batches = f.useBatches(ctx, blobs)
 	if f.batches {
-		take, workers = batchRun, min(workers, batchWorkers)
+		// Runs no longer than it takes to give every worker one, so that a
+		// small sync still fetches side by side.
+		workers = min(workers, batchWorkers)
+		take = min(batchRun, max(minBatched, (len(blobs)+workers-1)/workers))
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	var next atomic.Int64

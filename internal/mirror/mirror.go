@@ -148,6 +148,11 @@ func syncFrom(ctx context.Context, opts Options, raw string) (Result, error) {
 		return res, err
 	}
 	res.Protocol = c.FileProto()
+	if have, err := localState(opts); err == nil && have.N < upCP.N {
+		// Whether the upstream answers batches is asked while the log is
+		// extended and the plan made, not after.
+		go c.Batches(ctx)
+	}
 	src := httpSource{c}
 	return apply(ctx, opts, &res, upCP, upSigned, src, func(old *logdir.Log) (*logdir.Log, []journal.Record, error) {
 		return c.Extend(ctx, old, upCP)

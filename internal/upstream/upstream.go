@@ -82,6 +82,7 @@ type Client struct {
 
 	noBatch atomic.Bool // the server answered a batch request as a non-pando server would
 	batchOK atomic.Bool // the server answered one as a pando server
+	probing sync.Mutex  // held while Batches asks
 }
 
 // ParseBase parses an upstream URL and makes it a directory URL.
@@ -446,14 +447,19 @@ func (r *idleReader) Close() error {
 }
 
 // Batches reports whether the server answers batch requests, asking it
-// with an empty one the first time. A server that fails to answer is taken
-// not to, for this call only.
+// with an empty one the first time; callers meanwhile wait for that answer.
+// A server that fails to answer is taken not to, for this call only.
 func (c *Client) Batches(ctx context.Context) bool {
 	if c.noBatch.Load() {
 		return false
 	}
 	if c.batchOK.Load() {
 		return true
+	}
+	c.probing.Lock()
+	defer c.probing.Unlock()
+	if c.noBatch.Load() || c.batchOK.Load() {
+		return c.batchOK.Load()
 	}
 	r, err := c.Batch(ctx, nil, 0)
 	if err != nil {
