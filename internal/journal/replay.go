@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -200,16 +201,41 @@ func Lines(data []byte, first, n int64) ([][]byte, error) {
 // error names the index of the bad record; s then holds the records before it,
 // so a caller that must not see a partial replay applies to a Clone.
 func (s *State) ApplyLines(lines [][]byte) ([]Record, error) {
-	recs := make([]Record, len(lines))
-	for i, line := range lines {
-		r, err := ParseLine(line)
+	recs, errs := parseLines(lines)
+	for i := range recs {
+		err := errs[i]
 		if err == nil {
-			err = s.Apply(r)
+			err = s.Apply(recs[i])
 		}
 		if err != nil {
 			return nil, fmt.Errorf("record %d: %w", s.N, err)
 		}
-		recs[i] = r
 	}
 	return recs, nil
+}
+
+// parseSplit is the fewest lines parseLines shares among goroutines.
+const parseSplit = 8192
+
+// parseLines parses each line, returning the records and each line's error.
+// Parsing is most of a replay's work and each line stands alone, so many
+// lines are parsed on every core; applying them stays in order.
+func parseLines(lines [][]byte) ([]Record, []error) {
+	recs := make([]Record, len(lines))
+	errs := make([]error, len(lines))
+	parts := 1
+	if len(lines) >= parseSplit {
+		parts = runtime.GOMAXPROCS(0)
+	}
+	chunk := (len(lines) + parts - 1) / parts
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(lines); lo += chunk {
+		wg.Go(func() {
+			for i := lo; i < min(lo+chunk, len(lines)); i++ {
+				recs[i], errs[i] = ParseLine(lines[i])
+			}
+		})
+	}
+	wg.Wait()
+	return recs, errs
 }

@@ -134,17 +134,27 @@ func (l *Log) extendOwned(data []byte, lines [][]byte) error {
 // count and root.
 func (l *Log) extendState(lines [][]byte) ([]journal.Record, error) {
 	first := l.N()
+	// The tree's hashes depend on the lines alone: they are computed while
+	// the records are parsed and applied.
+	hashed := make(chan error, 1)
+	go func() {
+		hr := l.HashReader()
+		for i, line := range lines {
+			hs, err := tlog.StoredHashes(first+int64(i), line, hr)
+			if err != nil {
+				hashed <- err
+				return
+			}
+			l.Hashes = append(l.Hashes, hs...)
+		}
+		hashed <- nil
+	}()
 	recs, err := l.State.ApplyLines(lines)
+	if herr := <-hashed; err == nil {
+		err = herr
+	}
 	if err != nil {
 		return nil, err
-	}
-	hr := l.HashReader()
-	for i, line := range lines {
-		hs, err := tlog.StoredHashes(first+int64(i), line, hr)
-		if err != nil {
-			return nil, err
-		}
-		l.Hashes = append(l.Hashes, hs...)
 	}
 	l.Checkpoint.N = l.N()
 	if l.Checkpoint.Hash, err = l.TreeHash(); err != nil {

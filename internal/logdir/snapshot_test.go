@@ -225,3 +225,14 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExtend extends an empty log by the records of a large
+// repository, as a mirror's first sync does.
+func BenchmarkExtend(b *testing.B) {
+	lines := recordLines(b, 0, 75000)
+	for b.Loop() {
+		if _, _, err := Empty(origin).Extend(lines); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
