@@ -95,7 +95,7 @@ func (b *bench) steps(ctx context.Context) error {
 		return err
 	}
 	defer stop()
-	if err := b.sync(ctx, "sync initial", noGoal); err != nil {
+	if err := b.sync(ctx, "sync initial", atLeast(1)); err != nil { // no slower than rsync
 		return err
 	}
 	if b.cfg.fsyncRef {

@@ -130,6 +130,9 @@ func (r *report) table(w io.Writer) error {
 	fmt.Fprintf(w, row, "step", "pando s", "rsync s", "ratio", "goal", "met", "check")
 	for _, s := range r.Steps {
 		ratio := optNum(s.Ratio, "%.1fx")
+		if s.Ratio != nil && *s.Ratio < 10 {
+			ratio = optNum(s.Ratio, "%.2fx") // so that 0.96 does not read as 1.0
+		}
 		if s.Failed != "" {
 			ratio = "-" // the time of a broken sync means nothing
 		}
