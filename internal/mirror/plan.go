@@ -43,9 +43,10 @@ func (b blob) hex() string { return hex.EncodeToString(b.sha[:]) }
 // Bytes that some unsuspected local file already holds are copied from it,
 // not fetched.
 func makePlan(have, want *journal.State, changed []string, suspect map[string]bool) plan {
-	var p plan
-	index := make(map[[32]byte]int)
-	for _, path := range candidates(have, want, changed, suspect) {
+	cands := candidates(have, want, changed, suspect)
+	p := plan{install: make([]journal.Record, 0, len(cands)), blobs: make([]blob, 0, len(cands))}
+	index := make(map[[32]byte]int, len(cands))
+	for _, path := range cands {
 		w, live := want.Lookup(path)
 		h, had := have.Lookup(path)
 		switch {

@@ -1,6 +1,8 @@
 package mirror
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -12,7 +14,7 @@ func file(p string, b byte) journal.Record {
 	return journal.Record{Kind: journal.File, Path: p, Size: 1, SHA256: [32]byte{b}, MTime: 1}
 }
 
-func state(t *testing.T, recs ...journal.Record) *journal.State {
+func state(t testing.TB, recs ...journal.Record) *journal.State {
 	t.Helper()
 	s := journal.NewState()
 	for _, r := range recs {
@@ -112,5 +114,24 @@ func TestMakePlanChanged(t *testing.T) {
 	}
 	if !reflect.DeepEqual(p.remove, []string{"c", "d/x"}) {
 		t.Errorf("remove %v, want [c d/x]", p.remove)
+	}
+}
+
+// BenchmarkPlanFirstSync plans a mirror's first sync of a large repository:
+// every path new.
+func BenchmarkPlanFirstSync(b *testing.B) {
+	var recs []journal.Record
+	var changed []string
+	for i := range 75000 {
+		r := journal.Record{Kind: journal.File, Path: fmt.Sprintf("d%03d/f%05d", i%300, i), Size: int64(i), MTime: 1}
+		r.SHA256 = sha256.Sum256([]byte(r.Path))
+		recs = append(recs, r)
+		changed = append(changed, r.Path)
+	}
+	have, want := journal.NewState(), state(b, recs...)
+	for b.Loop() {
+		if p := makePlan(have, want, changed, nil); len(p.blobs) != len(recs) {
+			b.Fatalf("%d blobs, want %d", len(p.blobs), len(recs))
+		}
 	}
 }
