@@ -1,7 +1,7 @@
 // Package pgtest runs a throw-away PostgreSQL server for tests: a fresh
 // cluster in a temporary directory, listening on loopback only, with
-// fsync off, stopped when the test binary's tests end. Each test gets a
-// database of its own.
+// fsync off, stopped when the test binary's tests end, or when the binary
+// dies however it does. Each test gets a database of its own.
 //
 // It needs the server binaries of Debian's postgresql package (initdb and
 // postgres under /usr/lib/postgresql/VERSION/bin), which "make test"
@@ -136,7 +136,10 @@ func start() (*Server, error) {
 	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(s.port),
 		"-h", "127.0.0.1", "-k", dir, "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=200")
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
+	// The server ends with the test binary even when that is killed (a
+	// test timeout): the kernel sends it SIGINT, a fast shutdown, when
+	// this process dies.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true, Pdeathsig: syscall.SIGINT}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
