@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"io"
 )
 
@@ -92,6 +93,7 @@ func (f *fetcher) fetchBatch(ctx context.Context, blobs []blob, from, to int, re
 	bs := f.src.(batchSource)
 	r, err := bs.Batch(ctx, paths, smallBlob)
 	if err != nil {
+		f.batchFailed(err)
 		return done, nil // each is fetched alone, which says what is wrong
 	}
 	defer r.Close()
@@ -102,6 +104,7 @@ func (f *fetcher) fetchBatch(ctx context.Context, blobs []blob, from, to int, re
 		b := blobs[i]
 		size, ok, err := r.Next()
 		if err != nil {
+			f.batchFailed(err)
 			break // the answer is broken or short: the rest alone
 		}
 		if !ok || size != b.size {
@@ -110,6 +113,7 @@ func (f *fetcher) fetchBatch(ctx context.Context, blobs []blob, from, to int, re
 		buf.Reset()
 		n, err := buf.ReadFrom(body)
 		if err != nil {
+			f.batchFailed(err)
 			break
 		}
 		if n != b.size || sha256.Sum256(buf.Bytes()) != b.sha {
@@ -129,4 +133,17 @@ func (f *fetcher) fetchBatch(ctx context.Context, blobs []blob, from, to int, re
 		}
 	}
 	return done, nil
+}
+
+// batchFailed counts a batch request or answer that failed, keeping the
+// first error, for the one warning the sync logs about them.
+func (f *fetcher) batchFailed(err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.batchFails++; f.batchFails == 1 {
+		f.batchErr = err
+	}
 }

@@ -84,6 +84,9 @@ func TestBatchFallsBack(t *testing.T) {
 	if st.fetched != 39 || st.batched != 16 {
 		t.Errorf("%d fetched, %d in the batch; want 39 and 16", st.fetched, st.batched)
 	}
+	if f.batchFails != 1 || f.batchErr == nil || !strings.Contains(f.batchErr.Error(), "entry 21") {
+		t.Errorf("%d failed batches, first %v; want the one cut off in entry 21", f.batchFails, f.batchErr)
+	}
 	if n := src.opens.Load(); n != 24 {
 		t.Errorf("%d files fetched alone, want the 24 the batch did not deliver", n)
 	}

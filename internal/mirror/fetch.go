@@ -91,8 +91,12 @@ type fetcher struct {
 	mu            sync.Mutex
 	placed        []string // paths found holding their blob already
 
-	// batches: the source answers batches, and this fetch uses them.
-	batches bool
+	// batches: the source answers batches, and this fetch uses them;
+	// batchFails counts the requests or answers that failed (under mu),
+	// batchErr is the first one's error.
+	batches    bool
+	batchFails int
+	batchErr   error
 
 	locate func(b blob) []location
 	// tried, when set, is told the outcome of every download attempt:
