@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sys/unix"
 
 	"github.com/pando-mirror/pando/internal/checkpoint"
 	"github.com/pando-mirror/pando/internal/journal"
@@ -361,6 +362,39 @@ func appendJournal(root string, old, next *Log, sync bool) error {
 		}
 	}
 	return f.Close()
+}
+
+// mapReadOnly maps the regular file name, of at most limit bytes, into
+// memory for reading, and returns its bytes and the function that unmaps
+// them; nothing may use the bytes after that. For a large file read once
+// and parsed into other memory (the snapshot), a mapping of the pages the
+// page cache already holds costs far less than reading them into fresh
+// heap memory, every page of which would first be faulted in and zeroed.
+// The file must not shrink while mapped; the files mapped are replaced by
+// rename, never truncated.
+func mapReadOnly(name string, limit int64) ([]byte, func(), error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case !fi.Mode().IsRegular():
+		return nil, nil, fmt.Errorf("%s: not a regular file", name)
+	case fi.Size() > limit:
+		return nil, nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
+	case fi.Size() == 0:
+		return nil, func() {}, nil // mmap refuses a length of 0
+	}
+	b, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, nil, &os.PathError{Op: "mmap", Path: name, Err: err}
+	}
+	return b, func() { unix.Munmap(b) }, nil
 }
 
 func readLimited(name string, limit int64) ([]byte, error) {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"path/filepath"
 	"slices"
@@ -35,12 +36,17 @@ const SnapshotPath = LocalDir + "/snapshot"
 //	  byte, uvarint time, string path, then for a file uvarint size,
 //	  uvarint mtime and 32 bytes of SHA-256, for a symlink uvarint mtime
 //	  and string target (a string is a uvarint length and its bytes)
-//	32 bytes: SHA-256 of everything before
+//	4 bytes: CRC-32C (Castagnoli) of everything before, big-endian
+//
+// The checksum guards against damage (a torn write, a bad disk), not
+// against an adversary: the snapshot is this machine's own record, and
+// CRC-32C costs a fraction of a hash over a file of megabytes. (v1 ended in
+// a SHA-256; a v1 snapshot is refused like a damaged one, and replaced.)
 //
 // A snapshot is trusted only when its checksum holds, its journal hash
 // matches the journal on disk and its hashes reproduce its tree hash; Load
 // then still checks the whole log against the signed checkpoint.
-const snapshotMagic = "pando snapshot v1\n"
+const snapshotMagic = "pando snapshot v2\n"
 
 // maxSnapshot bounds the bytes Load reads for a snapshot.
 const maxSnapshot = maxLocalFile
@@ -76,9 +82,11 @@ func encodeSnapshot(l *Log) []byte {
 	for _, e := range entries {
 		b = appendEntry(b, e)
 	}
-	sum = sha256.Sum256(b)
-	return append(b, sum[:]...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
+
+// castagnoli is the CRC-32C table of the snapshot's checksum.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func appendEntry(b []byte, e *journal.Entry) []byte {
 	b = binary.AppendUvarint(b, uint64(e.Index))
@@ -101,11 +109,11 @@ func appendString(b []byte, s string) []byte {
 // decodeSnapshot parses a snapshot file, refusing anything its encoder would
 // not have written: a bad checksum, a count out of range, trailing bytes.
 func decodeSnapshot(data []byte) (*snapshot, error) {
-	if len(data) < len(snapshotMagic)+sha256.Size || !bytes.HasPrefix(data, []byte(snapshotMagic)) {
-		return nil, errors.New("not a v1 snapshot")
+	if len(data) < len(snapshotMagic)+crc32.Size || !bytes.HasPrefix(data, []byte(snapshotMagic)) {
+		return nil, errors.New("not a v2 snapshot")
 	}
-	body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
-	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+	body, sum := data[:len(data)-crc32.Size], data[len(data)-crc32.Size:]
+	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(sum) {
 		return nil, errors.New("checksum mismatch")
 	}
 	r := &snapReader{b: body[len(snapshotMagic):]}
@@ -215,11 +223,12 @@ func (r *snapReader) entry(n int64) journal.Entry {
 // one that holds and covers a prefix of data, the journal on disk, of at
 // most n records; otherwise nil.
 func fromSnapshot(root, origin string, data []byte, n int64) *Log {
-	raw, err := readLimited(filepath.Join(root, filepath.FromSlash(SnapshotPath)), maxSnapshot)
+	raw, unmap, err := mapReadOnly(filepath.Join(root, filepath.FromSlash(SnapshotPath)), maxSnapshot)
 	if err != nil {
 		return nil
 	}
-	s, err := decodeSnapshot(raw)
+	s, err := decodeSnapshot(raw) // copies what it keeps
+	unmap()
 	if err != nil || s.n > n || s.n == 0 || s.journalLen > int64(len(data)) {
 		return nil
 	}

@@ -2,8 +2,10 @@ package logdir
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"encoding/binary"
+	"hash/crc32"
 	"os"
+	"strings"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -78,7 +80,8 @@ func TestSnapshot(t *testing.T) {
 		{"truncated", atL2[:len(atL2)-40], 0},
 		{"empty", []byte{}, 0},
 		{"header only", []byte(snapshotMagic), 0},
-		{"not a snapshot", []byte("pando snapshot v2\n" + string(atL2[18:])), 0},
+		{"a later version", []byte("pando snapshot v3\n" + string(atL2[len(snapshotMagic):])), 0},
+		{"an earlier version", []byte("pando snapshot v1\n" + string(atL2[len(snapshotMagic):])), 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,12 +185,11 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	for _, n := range []int{1, 3, 20} {
 		l, _ := extend(f, Empty(origin), recordLines(f, 0, n), s, 1700001000)
 		data := encodeSnapshot(l)
-		f.Add(data[:len(data)-sha256.Size])
+		f.Add(data[:len(data)-crc32.Size])
 	}
 	f.Add([]byte(snapshotMagic))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		sum := sha256.Sum256(body)
-		data := append(bytes.Clone(body), sum[:]...)
+		data := binary.BigEndian.AppendUint32(bytes.Clone(body), crc32.Checksum(body, castagnoli))
 		snap, err := decodeSnapshot(data)
 		if err != nil {
 			return
@@ -233,6 +235,37 @@ func BenchmarkExtend(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := Empty(origin).Extend(lines); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestMapReadOnly: the mapping holds the file's bytes, and a file too
+// large, a directory and a missing file are refused with their name.
+func TestMapReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	name := native(dir, "f")
+	writeFile(t, name, []byte("snapshot bytes"))
+	b, unmap, err := mapReadOnly(name, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "snapshot bytes" {
+		t.Errorf("mapped %q", b)
+	}
+	unmap()
+	empty := native(dir, "empty")
+	writeFile(t, empty, nil)
+	if b, unmap, err := mapReadOnly(empty, 100); err != nil || len(b) != 0 {
+		t.Errorf("empty file: %q, %v", b, err)
+	} else {
+		unmap()
+	}
+	for _, bad := range []struct {
+		name  string
+		limit int64
+	}{{name, 5}, {dir, 100}, {native(dir, "missing"), 100}} {
+		if _, _, err := mapReadOnly(bad.name, bad.limit); err == nil || !strings.Contains(err.Error(), bad.name) {
+			t.Errorf("mapReadOnly(%s, %d): %v, want an error naming the file", bad.name, bad.limit, err)
 		}
 	}
 }
