@@ -1,6 +1,7 @@
 package availability
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"math/bits"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pando-mirror/pando/internal/config"
 	"github.com/pando-mirror/pando/internal/geo"
@@ -39,6 +42,23 @@ func untrusting(k store.ProblemKind) bool {
 // mirrors no longer in the registry are ignored.
 func Compile(origin *logdir.Log, mirrors []config.Mirror, latest []store.MirrorResult,
 	objects map[string][]store.ObjectState, created time.Time) *Map {
+	// Reading states from memory cannot fail, nor can a context that is
+	// never canceled.
+	m, _ := CompileFrom(context.Background(), origin, mirrors, latest, statesIn(objects), created)
+	return m
+}
+
+// A StateReader calls fn with each object state recorded for one mirror,
+// and stops at fn's first error; store.Store's EachObject is one.
+type StateReader func(ctx context.Context, mirror string, fn func(store.ObjectState) error) error
+
+// CompileFrom is Compile with the object states read one mirror at a time
+// from read (by several goroutines at once), so that they are never all
+// held: a store of 75,000 objects at 60 mirrors has millions. It fails
+// only when read does (as a store's reader does when ctx ends); the first
+// failure cancels the other reads.
+func CompileFrom(ctx context.Context, origin *logdir.Log, mirrors []config.Mirror, latest []store.MirrorResult,
+	read StateReader, created time.Time) (*Map, error) {
 	m := &Map{origin: origin.Checkpoint.Origin, records: origin.N(), created: created.Truncate(time.Second).UTC()}
 	results := make(map[string]*store.MirrorResult, len(latest))
 	for i := range latest {
@@ -51,8 +71,22 @@ func Compile(origin *logdir.Log, mirrors []config.Mirror, latest []store.MirrorR
 	m.hosts = newHostIndex(m.mirrors)
 	hexes := m.addFiles(origin.State)
 	m.addLinks(origin.State)
-	m.addHoldings(results, objects, hexes)
-	return m
+	if err := m.addHoldings(ctx, results, read, hexes); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// statesIn returns a StateReader over states held in memory.
+func statesIn(objects map[string][]store.ObjectState) StateReader {
+	return func(ctx context.Context, mirror string, fn func(store.ObjectState) error) error {
+		for _, st := range objects[mirror] {
+			if err := fn(st); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // compileMirror describes one registry mirror, numbering its access points
@@ -161,22 +195,28 @@ func parallel(n int, f func(lo, hi int)) {
 // Mirrors are worked on in parallel, each into bit columns of its own
 // access points, which are then turned into the per-object rows, again in
 // parallel over ranges of objects: no two goroutines write the same word.
-func (m *Map) addHoldings(results map[string]*store.MirrorResult, objects map[string][]store.ObjectState, hexes []string) {
+func (m *Map) addHoldings(ctx context.Context, results map[string]*store.MirrorResult, read StateReader, hexes []string) error {
 	cols := make([][]uint64, m.slots)
 	workers := min(runtime.GOMAXPROCS(0), max(len(m.mirrors), 1))
+	g, ctx := errgroup.WithContext(ctx)
 	var next atomic.Int64
-	var wg sync.WaitGroup
 	for range workers {
-		wg.Go(func() {
+		g.Go(func() error {
 			sn := seen{paths: slices.Clone(m.paths), sums: slices.Clone(hexes)}
 			for i := int(next.Add(1) - 1); i < len(m.mirrors); i = int(next.Add(1) - 1) {
 				mi := &m.mirrors[i]
-				m.mirrorHoldings(mi, results[mi.Name], objects[mi.Name], &sn, cols)
+				if err := m.mirrorHoldings(ctx, mi, results[mi.Name], read, &sn, cols); err != nil {
+					return err
+				}
 			}
+			return nil
 		})
 	}
-	wg.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
 	parallel((len(m.paths)+63)/64, func(lo, hi int) { m.transpose(cols, lo, hi) })
+	return nil
 }
 
 // A seen holds, per object, the path and hash strings one worker compares
@@ -187,29 +227,34 @@ func (m *Map) addHoldings(results map[string]*store.MirrorResult, objects map[st
 type seen struct{ paths, sums []string }
 
 // mirrorHoldings sets, in cols, the bits of the objects mi's access points
-// were verified to hold. It writes only the columns of mi's slots.
-func (m *Map) mirrorHoldings(mi *Mirror, res *store.MirrorResult, states []store.ObjectState, sn *seen, cols [][]uint64) {
+// were verified to hold, as read gives mi's states. It writes only the
+// columns of mi's slots.
+func (m *Map) mirrorHoldings(ctx context.Context, mi *Mirror, res *store.MirrorResult, read StateReader, sn *seen, cols [][]uint64) error {
 	var slot [4]int // by kind code; -1: no results at the access point's URL
 	for i := range slot {
 		slot[i] = -1
 	}
+	counted := false
 	for _, a := range mi.Access {
 		if accessResult(res, config.AccessPoint{Kind: a.Kind, URL: a.URL}) != nil {
 			slot[kindCode(a.Kind)] = a.Slot
 			cols[a.Slot] = make([]uint64, (len(m.paths)+63)/64)
+			counted = true
 		}
 	}
+	if !counted {
+		return nil // no state of mi could count: not worth reading
+	}
 	next := 0 // states usually come in path order: try the next object first
-	for i := range states {
-		st := &states[i]
+	return read(ctx, mi.Name, func(st store.ObjectState) error {
 		s := slot[kindCode(config.AccessKind(st.Access))]
 		if s < 0 || !st.OK {
-			continue
+			return nil
 		}
 		j := next
 		if j >= len(m.paths) || sn.paths[j] != st.Path {
 			if j = m.index.find(m.paths, st.Path); j < 0 {
-				continue
+				return nil
 			}
 		}
 		sn.paths[j], next = st.Path, j+1
@@ -217,7 +262,8 @@ func (m *Map) mirrorHoldings(mi *Mirror, res *store.MirrorResult, states []store
 			sn.sums[j] = st.SHA256
 			cols[s][j>>6] |= 1 << (j & 63)
 		}
-	}
+		return nil
+	})
 }
 
 // transpose sets the holder rows of the objects in column words [lo, hi).

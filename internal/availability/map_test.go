@@ -1,9 +1,14 @@
 package availability_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/pando-mirror/pando/internal/availability"
 	"github.com/pando-mirror/pando/internal/availability/availtest"
@@ -230,5 +235,61 @@ func TestHolders(t *testing.T) {
 	want := []int{3, 3, 1, 0, 3, 3, 3, 3, 0, 0, 1}
 	if fmt.Sprint(got[:len(want)]) != fmt.Sprint(want) {
 		t.Errorf("Holders = %v, want %v", got, want)
+	}
+}
+
+// TestCompileFrom: a map compiled from states read out of a real SQLite
+// store, one mirror at a time, holds what one compiled from the same states
+// in memory holds; mirrors with no result are not read; a failing read
+// fails the compile, naming its cause.
+func TestCompileFrom(t *testing.T) {
+	ctx := context.Background()
+	w := testWorld(t)
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pass, err := st.BeginPass(ctx, time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, states := range w.Objects {
+		r := store.MirrorResult{Mirror: name, Checked: time.Unix(1700000000, 0), AllObjects: true, Objects: states}
+		if res := w.Result(name); res != nil {
+			r.Access = res.Access
+		}
+		if err := st.RecordMirror(ctx, pass, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	read := map[string]bool{}
+	reader := func(ctx context.Context, mirror string, fn func(store.ObjectState) error) error {
+		mu.Lock()
+		read[mirror] = true
+		mu.Unlock()
+		return st.EachObject(ctx, mirror, fn)
+	}
+	m, err := availability.CompileFrom(ctx, w.Log, w.Mirrors, w.Latest, reader, time.Unix(1700000100, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(holdings(m), "\n"), strings.Join(holdings(w.Map()), "\n"); got != want {
+		t.Errorf("holdings from the store:\n%s\nfrom memory:\n%s", got, want)
+	}
+	if read["new"] || read["gone"] || !read["good"] || !read["partial"] {
+		t.Errorf("read the states of %v; want every checked registry mirror's, not new's (never checked) or gone's (not registered)", read)
+	}
+
+	broken := errors.New("disk on fire")
+	_, err = availability.CompileFrom(ctx, w.Log, w.Mirrors, w.Latest, func(ctx context.Context, mirror string, fn func(store.ObjectState) error) error {
+		if mirror == "down" {
+			return fmt.Errorf("objects of mirror %q: %w", mirror, broken)
+		}
+		return st.EachObject(ctx, mirror, fn)
+	}, time.Unix(1700000100, 0))
+	if !errors.Is(err, broken) || !strings.Contains(err.Error(), `"down"`) {
+		t.Errorf("compile over a failing read: %v", err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/pando-mirror/pando/internal/config"
 	"github.com/pando-mirror/pando/internal/geo"
 	"github.com/pando-mirror/pando/internal/redirect"
-	"github.com/pando-mirror/pando/internal/store"
 	"github.com/pando-mirror/pando/web"
 )
 
@@ -65,14 +64,11 @@ func (r *redirector) rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	objects := make(map[string][]store.ObjectState, len(cfg.Mirrors))
-	for _, m := range cfg.Mirrors {
-		if objects[m.Name], err = r.h.store.Objects(ctx, m.Name); err != nil {
-			return err
-		}
+	m, err := availability.CompileFrom(ctx, origin, cfg.Mirrors, latest, r.h.store.EachObject, r.h.opts.Now())
+	if err != nil {
+		return err
 	}
-	m := availability.Compile(origin, cfg.Mirrors, latest, objects, r.h.opts.Now()).WithFallback(cfg.Hub.Fallback)
-	r.m.Store(m)
+	r.m.Store(m.WithFallback(cfg.Hub.Fallback))
 	return nil
 }
 

@@ -238,6 +238,19 @@ func (m *Memory) Objects(ctx context.Context, mirror string) ([]ObjectState, err
 	return out, nil
 }
 
+func (m *Memory) EachObject(ctx context.Context, mirror string, fn func(ObjectState) error) error {
+	objects, err := m.Objects(ctx, mirror) // a copy: fn may use the store
+	if err != nil {
+		return err
+	}
+	for _, o := range objects {
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (m *Memory) ObjectMirrors(ctx context.Context, path string) ([]ObjectState, error) {
 	if err := m.lock(ctx); err != nil {
 		return nil, err

@@ -150,30 +150,43 @@ func queryProblems(ctx context.Context, tx *sql.Tx, byMirror map[string]*MirrorR
 }
 
 func (s *SQLite) Objects(ctx context.Context, mirror string) ([]ObjectState, error) {
+	out := []ObjectState{}
+	err := s.EachObject(ctx, mirror, func(o ObjectState) error {
+		out = append(out, o)
+		return nil
+	})
+	return out, err
+}
+
+func (s *SQLite) EachObject(ctx context.Context, mirror string, fn func(ObjectState) error) error {
 	s.strings.reading(mirror)
-	out, err := s.queryObjects(ctx, `WHERE mirror = ? ORDER BY access, path`, mirror)
-	if err != nil {
-		return nil, fmt.Errorf("objects of mirror %q: %w", mirror, err)
+	if err := s.queryObjects(ctx, `WHERE mirror = ? ORDER BY access, path`, mirror, fn); err != nil {
+		return fmt.Errorf("objects of mirror %q: %w", mirror, err)
 	}
-	return out, nil
+	return nil
 }
 
 func (s *SQLite) ObjectMirrors(ctx context.Context, path string) ([]ObjectState, error) {
-	out, err := s.queryObjects(ctx, `WHERE path = ? ORDER BY mirror, access`, path)
+	out := []ObjectState{}
+	err := s.queryObjects(ctx, `WHERE path = ? ORDER BY mirror, access`, path, func(o ObjectState) error {
+		out = append(out, o)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("mirrors of object %q: %w", path, err)
 	}
 	return out, nil
 }
 
-func (s *SQLite) queryObjects(ctx context.Context, where string, arg string) ([]ObjectState, error) {
+// queryObjects calls fn with each object state the where clause (with its
+// one argument) selects, until fn returns an error.
+func (s *SQLite) queryObjects(ctx context.Context, where string, arg string, fn func(ObjectState) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT mirror, access, path, record, sha256, size,
 		size_checked, hash_checked, ok FROM objects `+where, arg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	out := []ObjectState{}
 	var mirror, access, path, sum sql.RawBytes // interned, not kept
 	var prev ObjectState
 	for rows.Next() {
@@ -181,13 +194,15 @@ func (s *SQLite) queryObjects(ctx context.Context, where string, arg string) ([]
 		var sizeChecked, hashChecked sql.NullInt64
 		if err := rows.Scan(&mirror, &access, &path, &o.Record, &sum, &o.Size,
 			&sizeChecked, &hashChecked, &o.OK); err != nil {
-			return nil, err
+			return err
 		}
 		o.Mirror, o.Access = s.strings.same(prev.Mirror, mirror), s.strings.same(prev.Access, access)
 		o.Path, o.SHA256 = s.strings.bytes(path), s.strings.bytes(sum)
 		prev = o
 		o.SizeChecked, o.HashChecked = fromMicros(sizeChecked), fromMicros(hashChecked)
-		out = append(out, o)
+		if err := fn(o); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

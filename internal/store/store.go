@@ -74,6 +74,11 @@ type Store interface {
 	// Their strings are interned: the states of one object at every mirror
 	// share one Path and one SHA256 string.
 	Objects(ctx context.Context, mirror string) ([]ObjectState, error)
+	// EachObject calls fn with each object state of one mirror, in the
+	// order and interned as Objects returns them, without holding them
+	// all: a hub compiling its map reads millions. It stops at the first
+	// error, fn's or its own, and returns it.
+	EachObject(ctx context.Context, mirror string, fn func(ObjectState) error) error
 	// ObjectMirrors returns the states of one object at every mirror, by
 	// mirror and access, interned as Objects's are.
 	ObjectMirrors(ctx context.Context, path string) ([]ObjectState, error)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -37,6 +38,48 @@ func testManyObjects(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	equal(t, "Objects(m)", got, want)
+}
+
+// testEachObject checks that EachObject yields what Objects returns, in
+// the same order, and stops at the first error of its function.
+func testEachObject(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var all []store.ObjectState
+	for i := 0; i < 300; i++ {
+		all = append(all, object("https", fmt.Sprintf("pool/p%04d.deb", i), int64(i), i%5 != 0))
+	}
+	all = append(all, object("http", "pool/p0001.deb", 1, true))
+	p := beginPass(t, s, at(time.Hour))
+	record(t, s, p, store.MirrorResult{Mirror: "m", Checked: at(time.Hour), AllObjects: true, Objects: all})
+	want, err := s.Objects(ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []store.ObjectState
+	if err := s.EachObject(ctx, "m", func(o store.ObjectState) error {
+		got = append(got, o)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "EachObject(m)", got, want)
+	stop := errors.New("enough")
+	calls := 0
+	err = s.EachObject(ctx, "m", func(store.ObjectState) error {
+		if calls++; calls == 10 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 10 {
+		t.Errorf("EachObject after its function failed at the 10th state: %d calls, error %v", calls, err)
+	}
+	if err := s.EachObject(ctx, "nobody", func(store.ObjectState) error {
+		t.Error("EachObject of an unknown mirror yielded a state")
+		return nil
+	}); err != nil {
+		t.Errorf("EachObject of an unknown mirror: %v", err)
+	}
 }
 
 // testObjectsInterned checks that the states of one object at two mirrors

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PassOrder", testPassOrder},
 		{"Objects", testObjects},
 		{"ManyObjects", testManyObjects},
+		{"EachObject", testEachObject},
 		{"ObjectsInterned", testObjectsInterned},
 		{"History", testHistory},
 		{"ProblemCounts", testProblemCounts},
