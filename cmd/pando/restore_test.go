@@ -27,6 +27,7 @@ type restoreReport struct {
 	Complete       bool   `json:"complete"`
 	Restored       int    `json:"restored"`
 	Fetched        int    `json:"files_fetched"`
+	Batched        int    `json:"files_batched"`
 	Staged         int    `json:"files_staged"`
 	Reused         int    `json:"files_reused"`
 	Mirrors        []struct {
@@ -510,4 +511,58 @@ func stagedBlobs(t *testing.T, root string) map[string]bool {
 func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// TestRestoreInBatches: a restore of many small files asks the mirrors
+// running pando serve for them in batches, one per mirror per run; the
+// files a tampered mirror's batch delivers with wrong bytes are refused
+// and fetched alone from the good one, and the tree comes back bit for bit.
+func TestRestoreInBatches(t *testing.T) {
+	files := map[string]string{}
+	for i := range 120 {
+		files[fmt.Sprintf("pool/%d/small-%03d.txt", i%5, i)] = strings.Repeat(fmt.Sprint(i), 40+i)
+	}
+	n := newNetwork(t, files)
+	good, tampered := filepath.Join(n.dir, "good"), filepath.Join(n.dir, "tampered")
+	for _, root := range []string{good, tampered} {
+		if r := n.sync(t, n.url, root); r.code != 0 {
+			t.Fatalf("sync %s: %s", root, r.stderr)
+		}
+	}
+	flipEveryFile(t, tampered)
+	want := filepath.Join(n.dir, "want")
+	snapshot(t, n.origin, want)
+	if err := os.RemoveAll(n.origin); err != nil {
+		t.Fatal(err)
+	}
+	goodURL := startServe(t, good)
+	cfg := n.hubTOML(t, mirrorTOML("tampered", "http", startServe(t, tampered)))
+	restored := filepath.Join(n.dir, "restored")
+	r := pando(t, "restore", "--config", cfg, "--from", goodURL, "--root", restored, "--json", "--quiet")
+	if r.code != 0 {
+		t.Fatalf("restore: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	rep := parseRestore(t, r.stdout)
+	if !rep.Complete || rep.Fetched != 120 || len(rep.Missing) != 0 {
+		t.Errorf("report: complete %v, %d fetched, missing %v; want complete, 120, none", rep.Complete, rep.Fetched, rep.Missing)
+	}
+	// About half the files go to each mirror first; the good one's come in
+	// batches, the tampered one's are refused and fetched alone.
+	if rep.Batched < 30 || rep.Batched >= 120 {
+		t.Errorf("%d of 120 files came in batches; want the good mirror's share, about half", rep.Batched)
+	}
+	for _, m := range rep.Mirrors {
+		switch m.Name {
+		case "tampered":
+			if m.Served != 0 || m.Failed == 0 {
+				t.Errorf("tampered mirror: served %d, failed %d; want none served, some failed", m.Served, m.Failed)
+			}
+		case goodURL:
+			if m.Served != 120 {
+				t.Errorf("good mirror served %d objects, want all 120", m.Served)
+			}
+		}
+	}
+	diffTrees(t, want, restored)
+	n.verify(t, restored)
 }

@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"slices"
 )
 
 // A batchSource is a source that also serves many files in one request.
@@ -54,53 +55,103 @@ func (f *fetcher) batchable(b blob) bool {
 		!f.present[b.hex()] && !f.present[b.hex()+".part"]
 }
 
-// useBatches reports whether this fetch asks its source for batches: it
-// has one source that answers them, and enough blobs to gain by it.
+// useBatches reports whether this fetch asks its sources for batches: it
+// has enough batchable blobs to gain by it, and its source answers them
+// (for a fetch from several sources, one where the first of them is
+// fetched from: each source is asked for itself when a batch would go to
+// it).
 func (f *fetcher) useBatches(ctx context.Context, blobs []blob) bool {
-	bs, ok := f.src.(batchSource)
-	if !ok || f.locate != nil {
-		return false
-	}
+	first := -1
 	n := 0
-	for _, b := range blobs {
-		if f.batchable(b) {
-			if n++; n >= minBatched {
-				return bs.Batches(ctx)
-			}
+	for i, b := range blobs {
+		if !f.batchable(b) {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		if n++; n >= minBatched {
+			_, _, ok := f.batchTarget(ctx, blobs[first])
+			return ok
 		}
 	}
 	return false
 }
 
-// fetchBatch asks the source for the batchable blobs of blobs[from:to] in
-// one request and keeps each one it delivers, recording its result. It
-// returns whether each blob is done (delivered, or failed to be kept, the
-// error recorded); the caller stages the rest alone. Only a failure to keep
-// a delivered blob (the local disk) is an error; keepGoing as for stageRun.
+// batchTarget returns the source b is fetched from first and b's path
+// there, when that source answers batches.
+func (f *fetcher) batchTarget(ctx context.Context, b blob) (batchSource, string, bool) {
+	src, at := f.src, b.from
+	if f.locate != nil {
+		locs := f.locate(b)
+		if len(locs) == 0 {
+			return nil, "", false
+		}
+		src, at = locs[0].src, locs[0].path
+	}
+	bs, ok := src.(batchSource)
+	if !ok || !bs.Batches(ctx) {
+		return nil, "", false
+	}
+	return bs, at, true
+}
+
+// A batchGroup is the blobs of a run that go to one source in one batch:
+// their indexes in the run's blobs and their paths at the source.
+type batchGroup struct {
+	src   batchSource
+	idx   []int
+	paths []string
+}
+
+// fetchBatch asks the sources for the batchable blobs of blobs[from:to],
+// one request per source (a fetch from one source makes one), and keeps
+// each blob delivered, recording its result. It returns whether each blob
+// is done (delivered, or failed to be kept, the error recorded); the
+// caller stages the rest alone. Only a failure to keep a delivered blob
+// (the local disk) is an error; keepGoing as for stageRun.
 func (f *fetcher) fetchBatch(ctx context.Context, blobs []blob, from, to int, results []result, errs []error, keepGoing bool, near *dirWalker) ([]bool, error) {
 	done := make([]bool, to-from)
-	var idx []int
-	var paths []string
+	var groups []batchGroup
 	for i := from; i < to; i++ {
-		if f.batchable(blobs[i]) {
-			idx = append(idx, i)
-			paths = append(paths, blobs[i].from)
+		if !f.batchable(blobs[i]) {
+			continue
+		}
+		bs, at, ok := f.batchTarget(ctx, blobs[i])
+		if !ok {
+			continue
+		}
+		k := slices.IndexFunc(groups, func(g batchGroup) bool { return g.src == bs })
+		if k < 0 {
+			k = len(groups)
+			groups = append(groups, batchGroup{src: bs})
+		}
+		groups[k].idx = append(groups[k].idx, i)
+		groups[k].paths = append(groups[k].paths, at)
+	}
+	for _, g := range groups {
+		if len(g.idx) < 2 {
+			continue // alone costs the same
+		}
+		if err := f.batchFrom(ctx, g, blobs, from, done, results, errs, keepGoing, near); err != nil {
+			return done, err
 		}
 	}
-	if len(idx) < 2 {
-		return done, nil
-	}
-	bs := f.src.(batchSource)
-	r, err := bs.Batch(ctx, paths, smallBlob)
+	return done, nil
+}
+
+// batchFrom makes g's request and keeps what its answer delivers.
+func (f *fetcher) batchFrom(ctx context.Context, g batchGroup, blobs []blob, from int, done []bool, results []result, errs []error, keepGoing bool, near *dirWalker) error {
+	r, err := g.src.Batch(ctx, g.paths, smallBlob)
 	if err != nil {
 		f.batchFailed(err)
-		return done, nil // each is fetched alone, which says what is wrong
+		return nil // each is fetched alone, which says what is wrong
 	}
 	defer r.Close()
 	body := f.lim.reader(ctx, r)
 	buf := smallPool.Get().(*bytes.Buffer)
 	defer smallPool.Put(buf)
-	for _, i := range idx {
+	for k, i := range g.idx {
 		b := blobs[i]
 		size, ok, err := r.Next()
 		if err != nil {
@@ -119,6 +170,9 @@ func (f *fetcher) fetchBatch(ctx context.Context, blobs []blob, from, to int, re
 		if n != b.size || sha256.Sum256(buf.Bytes()) != b.sha {
 			continue
 		}
+		if f.tried != nil {
+			f.tried(b, location{g.src, g.paths[k]}, n, nil)
+		}
 		f.meter.Add(n)
 		err = f.keepSmall(ctx, b, buf.Bytes(), near)
 		results[i] = result{3, n}
@@ -127,12 +181,12 @@ func (f *fetcher) fetchBatch(ctx context.Context, blobs []blob, from, to int, re
 		if err != nil {
 			f.meter.Add(-n)
 			if !keepGoing || ctx.Err() != nil {
-				return done, err
+				return err
 			}
 			errs[i] = err
 		}
 	}
-	return done, nil
+	return nil
 }
 
 // batchFailed counts a batch request or answer that failed, keeping the

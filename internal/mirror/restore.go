@@ -72,8 +72,9 @@ type RestoreReport struct {
 	UpToDate       bool            `json:"up_to_date"` // the tree already held the restored state
 	Restored       int             `json:"restored"`   // live paths in place
 	Fetched        int             `json:"files_fetched"`
-	Reused         int             `json:"files_reused"` // copied from the tree itself
-	Staged         int             `json:"files_staged"` // verified by an earlier, interrupted run
+	Batched        int             `json:"files_batched"` // of those fetched, in batch answers
+	Reused         int             `json:"files_reused"`  // copied from the tree itself
+	Staged         int             `json:"files_staged"`  // verified by an earlier, interrupted run
 	Bytes          int64           `json:"bytes"`
 	Missing        []MissingObject `json:"missing"`
 	Seconds        float64         `json:"seconds"`
@@ -123,6 +124,12 @@ func (p *peer) Open(ctx context.Context, path string, off int64) (io.ReadCloser,
 }
 
 func (p *peer) Name() string { return p.rep.Name }
+
+func (p *peer) Batches(ctx context.Context) bool { return httpSource{p.client}.Batches(ctx) }
+
+func (p *peer) Batch(ctx context.Context, paths []string, max int64) (batchReader, error) {
+	return httpSource{p.client}.Batch(ctx, paths, max)
+}
 
 func (p *peer) setState(state string, err error) {
 	p.rep.State = state
