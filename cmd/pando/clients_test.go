@@ -19,10 +19,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pando-mirror/pando/internal/buftest"
 )
 
 // TestClientsThroughHub sends real download clients (curl, aria2c, Maven)
@@ -182,25 +183,6 @@ func clRandom(n int) []byte {
 	return b
 }
 
-// clLog collects a subprocess's output; it may be read while the process
-// writes.
-type clLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *clLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *clLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // clStartHub runs "pando hub --config cfg" on a free loopback port until
 // the test ends, waits for its first check pass, and returns its URL
 // prefix. At the end it is sent SIGTERM and must exit 0 within 10 s.
@@ -208,7 +190,7 @@ func clStartHub(t *testing.T, cfg string) string {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(pandoBin, "hub", "--config", cfg, "--listen", addr)
-	logs := &clLog{}
+	logs := &buftest.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

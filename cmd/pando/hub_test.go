@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"github.com/pando-mirror/pando/internal/store"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pando-mirror/pando/internal/buftest"
+	"github.com/pando-mirror/pando/internal/store"
 )
 
 // noRedirects is a client that reports redirects instead of following them.
@@ -29,7 +31,7 @@ func runHubProcess(t *testing.T, cfg string) (url string, cmd *exec.Cmd) {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd = exec.Command(pandoBin, "hub", "--config", cfg, "--listen", addr)
-	errb := &serveOutput{}
+	errb := &buftest.Buffer{}
 	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -54,7 +56,7 @@ func runHubProcess(t *testing.T, cfg string) (url string, cmd *exec.Cmd) {
 }
 
 // waitPasses waits until the hub has completed at least n passes.
-func waitPasses(t *testing.T, hub string, n int64, log *serveOutput) {
+func waitPasses(t *testing.T, hub string, n int64, log *buftest.Buffer) {
 	t.Helper()
 	for range 300 {
 		var st struct{ Passes int64 }
@@ -212,7 +214,7 @@ func TestHubRedirectsAndReloads(t *testing.T) {
 	}
 	edge := freeAddr(t)
 	edgeCmd := exec.Command(pandoBin, "redirect", "--map", hub+"availability.map", "--pubkey", hubPub, "--listen", edge)
-	edgeLog := &serveOutput{}
+	edgeLog := &buftest.Buffer{}
 	edgeCmd.Stderr = edgeLog
 	if err := edgeCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -267,7 +269,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errb := &serveOutput{}
+	errb := &buftest.Buffer{}
 	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -377,7 +379,7 @@ func TestHubPrunesHistory(t *testing.T) {
 	n := newNetwork(t, sampleFiles)
 	cfg := goodAndTamperedHub(t, n, "path = \"hub.db\"\nkeep = \"1s\"", "300ms")
 	hub, _ := runHubProcess(t, cfg)
-	waitPasses(t, hub, 8, &serveOutput{})
+	waitPasses(t, hub, 8, &buftest.Buffer{})
 	st, err := store.OpenSQLite(t.Context(), filepath.Join(n.dir, "hub.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -469,7 +471,7 @@ func TestHubFollowsSymlinks(t *testing.T) {
 	// The hub counted each redirect for the file the link leads to; it
 	// stores its counts when it stops.
 	cmd.Process.Signal(syscall.SIGTERM)
-	waitFor(t, "the hub to stop", func() bool { _, err := http.Get(hub); return err != nil }, &serveOutput{})
+	waitFor(t, "the hub to stop", func() bool { _, err := http.Get(hub); return err != nil }, &buftest.Buffer{})
 	st, err := store.OpenSQLite(t.Context(), filepath.Join(n.dir, "hub.db"))
 	if err != nil {
 		t.Fatal(err)

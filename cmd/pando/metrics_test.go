@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/pando-mirror/pando/internal/availability/availtest"
+	"github.com/pando-mirror/pando/internal/buftest"
 	"github.com/pando-mirror/pando/internal/config"
 )
 
@@ -203,7 +204,7 @@ func TestRedirectEdgeMetrics(t *testing.T) {
 	writeEdgeMap(t, mapFile, w, 1700000000, hubSigner)
 
 	addr := freeAddr(t)
-	var stderr serveOutput
+	var stderr buftest.Buffer
 	cmd := exec.Command(pandoBin, "redirect", "--map", mapFile, "--pubkey", hubPub, "--listen", addr, "--reload", "0")
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pando-mirror/pando/internal/buftest"
 	"github.com/pando-mirror/pando/internal/store"
 )
 
@@ -30,7 +31,7 @@ func TestMirrorRun(t *testing.T) {
 	cmd := exec.Command(pandoBin, "mirror", "run", "--upstream", n.url, "--root", root, "--pubkey", n.pub,
 		"--listen", addr, "--metrics-listen", metricsAddr, "--interval", "100ms",
 		"--hub", hub.srv.URL, "--mirror", "m1", "--token-file", token, "--report-interval", "1h")
-	var errb serveOutput
+	var errb buftest.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -160,7 +161,7 @@ func TestMirrorRunHangup(t *testing.T) {
 	addr := freeAddr(t)
 	cmd := exec.Command(pandoBin, "mirror", "run", "--upstream", n.url, "--root", root, "--pubkey", n.pub,
 		"--listen", addr, "--interval", "1h")
-	var errb serveOutput
+	var errb buftest.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

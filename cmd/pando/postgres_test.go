@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pando-mirror/pando/internal/buftest"
 	"github.com/pando-mirror/pando/internal/store"
 	"github.com/pando-mirror/pando/internal/store/pgtest"
 )
@@ -77,7 +78,7 @@ func TestHubsShareTheChecking(t *testing.T) {
 
 	addrA := freeAddr(t)
 	a := exec.Command(pandoBin, "hub", "--config", cfg, "--listen", addrA)
-	errA := &serveOutput{}
+	errA := &buftest.Buffer{}
 	a.Stderr = errA
 	if err := a.Start(); err != nil {
 		t.Fatal(err)

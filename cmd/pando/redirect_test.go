@@ -19,6 +19,7 @@ import (
 
 	"github.com/pando-mirror/pando/internal/availability"
 	"github.com/pando-mirror/pando/internal/availability/availtest"
+	"github.com/pando-mirror/pando/internal/buftest"
 	"github.com/pando-mirror/pando/internal/checkpoint"
 	"github.com/pando-mirror/pando/internal/config"
 	"github.com/pando-mirror/pando/internal/geo/geotest"
@@ -250,7 +251,7 @@ func TestRedirectEdge(t *testing.T) {
 	writeEdgeMap(t, mapFile, w, 1700000000, hubSigner)
 
 	addr := freeAddr(t)
-	var stderr serveOutput
+	var stderr buftest.Buffer
 	cmd := exec.Command(pandoBin, "redirect", "--map", mapFile, "--pubkey", hubPub, "--listen", addr,
 		"--geoip", geoDB, "--trusted-proxy", "127.0.0.1", "--reload", "20ms")
 	cmd.Stderr = &stderr

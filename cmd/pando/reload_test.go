@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pando-mirror/pando/internal/buftest"
 	"github.com/pando-mirror/pando/internal/certtest"
 )
 
@@ -43,7 +44,7 @@ func TestServeHangup(t *testing.T) {
 	addr := freeAddr(t)
 	cmd := exec.Command(pandoBin, "serve", "--root", root, "--listen", addr,
 		"--tls-cert", cert, "--tls-key", key, "--access-log", logName)
-	errb := &serveOutput{}
+	errb := &buftest.Buffer{}
 	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

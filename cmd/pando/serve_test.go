@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"github.com/pando-mirror/pando/internal/certtest"
 	"io"
 	"net"
 	"net/http"
@@ -13,33 +11,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pando-mirror/pando/internal/buftest"
+	"github.com/pando-mirror/pando/internal/certtest"
 )
-
-// serveOutput is a buffer a server or subprocess writes while the test reads it.
-type serveOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *serveOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *serveOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
 
 // runServeCmd runs "pando serve args..." in-process and returns its exit
 // status and output.
-func runServeCmd(ctx context.Context, args ...string) (code int, stdout, stderr *serveOutput) {
-	stdout, stderr = new(serveOutput), new(serveOutput)
+func runServeCmd(ctx context.Context, args ...string) (code int, stdout, stderr *buftest.Buffer) {
+	stdout, stderr = new(buftest.Buffer), new(buftest.Buffer)
 	e := &env{stdin: strings.NewReader(""), stdout: stdout, stderr: stderr}
 	return run(ctx, e, append([]string{"serve"}, args...)), stdout, stderr
 }
@@ -48,8 +30,8 @@ func runServeCmd(ctx context.Context, args ...string) (code int, stdout, stderr 
 type runningServe struct {
 	cancel context.CancelFunc
 	done   chan int
-	stderr *serveOutput
-	stdout *serveOutput
+	stderr *buftest.Buffer
+	stdout *buftest.Buffer
 	addr   string
 }
 
@@ -61,7 +43,7 @@ func startServeCmd(t *testing.T, args ...string) *runningServe {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	r := &runningServe{cancel: cancel, done: make(chan int, 1)}
-	r.stdout, r.stderr = new(serveOutput), new(serveOutput)
+	r.stdout, r.stderr = new(buftest.Buffer), new(buftest.Buffer)
 	e := &env{stdin: strings.NewReader(""), stdout: r.stdout, stderr: r.stderr}
 	go func() { r.done <- run(ctx, e, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)) }()
 	t.Cleanup(func() { r.stop() })

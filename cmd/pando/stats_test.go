@@ -15,13 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pando-mirror/pando/internal/buftest"
 	"github.com/pando-mirror/pando/internal/stats"
 	"github.com/pando-mirror/pando/internal/store"
 )
 
 // statsCmd runs "pando stats args..." in-process.
 func statsCmd(ctx context.Context, args ...string) (code int, stdout, stderr string) {
-	var out, errb serveOutput
+	var out, errb buftest.Buffer
 	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
 	code = run(ctx, e, append([]string{"stats"}, args...))
 	return code, out.String(), errb.String()

@@ -1,34 +1,16 @@
 package progress
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pando-mirror/pando/internal/buftest"
 )
 
-// lockedBuffer is a log destination safe for the meter's goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestStartLogQuietForShortTasks(t *testing.T) {
-	var out lockedBuffer
+	var out buftest.Buffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
 	m := StartLog("syncing", log, time.Hour)
 	m.Add(10)
@@ -54,7 +36,7 @@ func TestStartLogQuietForShortTasks(t *testing.T) {
 }
 
 func TestStartLogsTheEnd(t *testing.T) {
-	var out lockedBuffer
+	var out buftest.Buffer
 	m := Start("hashing", &out, false, slog.New(slog.NewTextHandler(&out, nil)), time.Hour)
 	m.Add(5)
 	m.Item()

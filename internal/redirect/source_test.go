@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/pando-mirror/pando/internal/availability"
 	"github.com/pando-mirror/pando/internal/availability/availtest"
+	"github.com/pando-mirror/pando/internal/buftest"
 	"github.com/pando-mirror/pando/internal/config"
 	"github.com/pando-mirror/pando/internal/redirect"
 
@@ -170,7 +170,7 @@ func TestEdgeSourceRun(t *testing.T) {
 	if _, err := src.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	var logs safeBuffer
+	var logs buftest.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() {
@@ -194,22 +194,3 @@ func TestEdgeSourceRun(t *testing.T) {
 		t.Errorf("Run logged:\n%s", out)
 	}
 }
-
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var _ io.Writer = (*safeBuffer)(nil)

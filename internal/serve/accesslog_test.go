@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pando-mirror/pando/internal/buftest"
 )
 
 // combinedRE parses one line of the combined log format.
@@ -40,7 +42,7 @@ func parseCombined(t *testing.T, line string) logLine {
 
 func TestAccessLog(t *testing.T) {
 	tr := newTree(t)
-	var out lockedBuffer
+	var out buftest.Buffer
 	s := startServer(t, AccessLog(Handler(openRoot(t, tr.dir), Options{}), &out), Config{})
 	c := client(t)
 	start := time.Now().Add(-time.Second)
@@ -110,7 +112,7 @@ func TestAccessLogCountsWhatWasSent(t *testing.T) {
 	tr := newTree(t)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB
 	writeFile(t, filepath.Join(tr.dir, "big.bin"), big)
-	var out lockedBuffer
+	var out buftest.Buffer
 	h := AccessLog(Handler(openRoot(t, tr.dir), Options{}), &out)
 	s := startOn(t, smallBuffers{listen(t)}, h, Config{})
 

@@ -224,24 +224,6 @@ func rawGet(t *testing.T, addr, target string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // smallBuffers is a listener whose connections have a small kernel send
 // buffer, so that the server blocks on a client that does not read instead
 // of parking megabytes in the kernel.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/pando-mirror/pando/internal/certtest"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +16,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pando-mirror/pando/internal/buftest"
+	"github.com/pando-mirror/pando/internal/certtest"
 )
 
 // h2cClient speaks only HTTP/2 with prior knowledge, as a syncing mirror may.
@@ -379,7 +381,7 @@ func TestServeReportsListenerFailure(t *testing.T) {
 }
 
 func TestLogsTheListeningAddress(t *testing.T) {
-	var out lockedBuffer
+	var out buftest.Buffer
 	s := startServer(t, http.NotFoundHandler(), Config{Logger: slog.New(slog.NewTextHandler(&out, nil))})
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
