@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"math"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -25,7 +26,7 @@ const SnapshotPath = LocalDir + "/snapshot"
 
 // The snapshot format (private to this package, never served):
 //
-//	"pando snapshot v1\n"
+//	"pando snapshot v2\n"
 //	uvarint records N, uvarint journal length L
 //	32 bytes: SHA-256 of the journal's first L bytes (its N records)
 //	32 bytes: the tree hash over the N records
@@ -223,12 +224,7 @@ func (r *snapReader) entry(n int64) journal.Entry {
 // one that holds and covers a prefix of data, the journal on disk, of at
 // most n records; otherwise nil.
 func fromSnapshot(root, origin string, data []byte, n int64) *Log {
-	raw, unmap, err := mapReadOnly(filepath.Join(root, filepath.FromSlash(SnapshotPath)), maxSnapshot)
-	if err != nil {
-		return nil
-	}
-	s, err := decodeSnapshot(raw) // copies what it keeps
-	unmap()
+	s, err := readSnapshot(filepath.Join(root, filepath.FromSlash(SnapshotPath)))
 	if err != nil || s.n > n || s.n == 0 || s.journalLen > int64(len(data)) {
 		return nil
 	}
@@ -248,6 +244,36 @@ func fromSnapshot(root, origin string, data []byte, n int64) *Log {
 	l.Checkpoint.Hash = s.root
 	return l
 }
+
+// readSnapshot maps the snapshot file and decodes it. A page of the mapping
+// that cannot be read (a disk error, or a file cut short by another
+// program) would be a fault that ends the process; here it is an error, and
+// Load replays the journal instead, as for any snapshot it cannot use.
+func readSnapshot(name string) (s *snapshot, err error) {
+	raw, unmap, err := mapReadOnly(name, maxSnapshot)
+	if err != nil {
+		return nil, err
+	}
+	defer unmap()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		r := recover()
+		if _, fault := r.(interface{ Addr() uintptr }); r != nil && !fault {
+			panic(r) // not the mapping's doing
+		}
+		if r != nil {
+			s, err = nil, fmt.Errorf("%s: reading the mapped file: %v", name, r)
+		}
+	}()
+	if testHookMapped != nil {
+		testHookMapped()
+	}
+	return decodeSnapshot(raw) // copies what it keeps
+}
+
+// testHookMapped, if set, runs between the mapping of a snapshot and its
+// decoding (a test cuts the file short there).
+var testHookMapped func()
 
 // saveSnapshot writes l's snapshot, atomically but not durably: a crash may
 // leave the previous one or a damaged one, which Load detects and ignores.

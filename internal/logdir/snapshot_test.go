@@ -269,3 +269,29 @@ func TestMapReadOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotCutShortWhileMapped: a snapshot file cut short after it was
+// mapped (reading its pages faults) is refused like a damaged one, and Load
+// replays the journal instead of the process dying.
+func TestSnapshotCutShortWhileMapped(t *testing.T) {
+	s, v := newKey(t)
+	root := t.TempDir()
+	publish(t, root, s, 300)
+	name := native(root, SnapshotPath)
+	testHookMapped = func() {
+		if err := os.Truncate(name, 0); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { testHookMapped = nil }()
+	if _, err := readSnapshot(name); err == nil || !strings.Contains(err.Error(), name) {
+		t.Fatalf("readSnapshot of a file cut short while mapped: %v, want an error naming it", err)
+	}
+	publish(t, root, s, 300) // a whole snapshot again, cut short once Load maps it
+	if _, err := os.Stat(name); err != nil {
+		t.Fatal(err)
+	}
+	if got := loadSame(t, root, v); got.snapshot != 0 {
+		t.Errorf("Load started from a snapshot of %d records that could not be read, want a full replay", got.snapshot)
+	}
+}
