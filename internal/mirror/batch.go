@@ -14,7 +14,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"log/slog"
 	"slices"
+	"sync"
 )
 
 // A batchSource is a source that also serves many files in one request.
@@ -55,61 +57,83 @@ func (f *fetcher) batchable(b blob) bool {
 		!f.present[b.hex()] && !f.present[b.hex()+".part"]
 }
 
-// useBatches reports whether this fetch asks its sources for batches: it
-// has enough batchable blobs to gain by it, and its source answers them
-// (for a fetch from several sources, one where the first of them is
-// fetched from: each source is asked for itself when a batch would go to
-// it).
+// useBatches reports whether this fetch asks for batches: it has enough
+// batchable blobs to gain by it and, from one source, that source answers
+// them. A fetch from several sources asks each one the first time a batch
+// would go to it (see answersBatches).
 func (f *fetcher) useBatches(ctx context.Context, blobs []blob) bool {
-	first := -1
 	n := 0
-	for i, b := range blobs {
-		if !f.batchable(b) {
-			continue
-		}
-		if first < 0 {
-			first = i
-		}
-		if n++; n >= minBatched {
-			_, _, ok := f.batchTarget(ctx, blobs[first])
-			return ok
+	for _, b := range blobs {
+		if f.batchable(b) {
+			n++
 		}
 	}
-	return false
+	if n < minBatched {
+		return false
+	}
+	if f.locate != nil {
+		return true
+	}
+	_, ok := f.answersBatches(ctx, f.src)
+	return ok
 }
 
-// batchTarget returns the source b is fetched from first and b's path
-// there, when that source answers batches.
-func (f *fetcher) batchTarget(ctx context.Context, b blob) (batchSource, string, bool) {
-	src, at := f.src, b.from
-	if f.locate != nil {
-		locs := f.locate(b)
-		if len(locs) == 0 {
-			return nil, "", false
-		}
-		src, at = locs[0].src, locs[0].path
+// firstLocation returns the source b is fetched from first and b's path
+// there.
+func (f *fetcher) firstLocation(b blob) (source, string, bool) {
+	if f.locate == nil {
+		return f.src, b.from, true
 	}
-	bs, ok := src.(batchSource)
-	if !ok || !bs.Batches(ctx) {
+	locs := f.locate(b)
+	if len(locs) == 0 {
 		return nil, "", false
 	}
-	return bs, at, true
+	return locs[0].src, locs[0].path, true
 }
 
-// A batchGroup is the blobs of a run that go to one source in one batch:
-// their indexes in the run's blobs and their paths at the source.
+// answersBatches reports whether src answers batches, asking it once per
+// fetch (callers at the same time wait for the one answer): a source whose
+// answer was not definite (an error, a busy server) is not asked again for
+// every run.
+func (f *fetcher) answersBatches(ctx context.Context, src source) (batchSource, bool) {
+	bs, ok := src.(batchSource)
+	if !ok {
+		return nil, false
+	}
+	f.mu.Lock()
+	a := f.batchSources[src]
+	if a == nil {
+		if f.batchSources == nil {
+			f.batchSources = make(map[source]*batchAnswer)
+		}
+		a = new(batchAnswer)
+		f.batchSources[src] = a
+	}
+	f.mu.Unlock()
+	a.once.Do(func() { a.yes = bs.Batches(ctx) })
+	return bs, a.yes
+}
+
+// A batchAnswer is a source's answer to whether it answers batches.
+type batchAnswer struct {
+	once sync.Once
+	yes  bool
+}
+
+// A batchGroup is the blobs of a run that go first to one source: their
+// indexes in the run's blobs and their paths at the source.
 type batchGroup struct {
-	src   batchSource
+	src   source
 	idx   []int
 	paths []string
 }
 
 // fetchBatch asks the sources for the batchable blobs of blobs[from:to],
-// one request per source (a fetch from one source makes one), and keeps
-// each blob delivered, recording its result. It returns whether each blob
-// is done (delivered, or failed to be kept, the error recorded); the
-// caller stages the rest alone. Only a failure to keep a delivered blob
-// (the local disk) is an error; keepGoing as for stageRun.
+// one request per source that answers batches (a fetch from one source
+// makes one), and keeps each blob delivered, recording its result. It
+// returns whether each blob is done; the caller stages the rest alone. Only
+// a failure to keep a delivered blob (the local disk) without keepGoing is
+// an error.
 func (f *fetcher) fetchBatch(ctx context.Context, blobs []blob, from, to int, results []result, errs []error, keepGoing bool, near *dirWalker) ([]bool, error) {
 	done := make([]bool, to-from)
 	var groups []batchGroup
@@ -117,14 +141,14 @@ func (f *fetcher) fetchBatch(ctx context.Context, blobs []blob, from, to int, re
 		if !f.batchable(blobs[i]) {
 			continue
 		}
-		bs, at, ok := f.batchTarget(ctx, blobs[i])
+		src, at, ok := f.firstLocation(blobs[i])
 		if !ok {
 			continue
 		}
-		k := slices.IndexFunc(groups, func(g batchGroup) bool { return g.src == bs })
+		k := slices.IndexFunc(groups, func(g batchGroup) bool { return g.src == src })
 		if k < 0 {
 			k = len(groups)
-			groups = append(groups, batchGroup{src: bs})
+			groups = append(groups, batchGroup{src: src})
 		}
 		groups[k].idx = append(groups[k].idx, i)
 		groups[k].paths = append(groups[k].paths, at)
@@ -133,16 +157,22 @@ func (f *fetcher) fetchBatch(ctx context.Context, blobs []blob, from, to int, re
 		if len(g.idx) < 2 {
 			continue // alone costs the same
 		}
-		if err := f.batchFrom(ctx, g, blobs, from, done, results, errs, keepGoing, near); err != nil {
+		bs, ok := f.answersBatches(ctx, g.src)
+		if !ok {
+			continue
+		}
+		if err := f.batchFrom(ctx, bs, g, blobs, from, done, results, keepGoing, near); err != nil {
 			return done, err
 		}
 	}
 	return done, nil
 }
 
-// batchFrom makes g's request and keeps what its answer delivers.
-func (f *fetcher) batchFrom(ctx context.Context, g batchGroup, blobs []blob, from int, done []bool, results []result, errs []error, keepGoing bool, near *dirWalker) error {
-	r, err := g.src.Batch(ctx, g.paths, smallBlob)
+// batchFrom makes g's request of bs and keeps what its answer delivers
+// right. A blob it cannot keep is left to be fetched alone, which records
+// the failure as for any other blob.
+func (f *fetcher) batchFrom(ctx context.Context, bs batchSource, g batchGroup, blobs []blob, from int, done []bool, results []result, keepGoing bool, near *dirWalker) error {
+	r, err := bs.Batch(ctx, g.paths, smallBlob)
 	if err != nil {
 		f.batchFailed(err)
 		return nil // each is fetched alone, which says what is wrong
@@ -170,23 +200,32 @@ func (f *fetcher) batchFrom(ctx context.Context, g batchGroup, blobs []blob, fro
 		if n != b.size || sha256.Sum256(buf.Bytes()) != b.sha {
 			continue
 		}
-		if f.tried != nil {
-			f.tried(b, location{g.src, g.paths[k]}, n, nil)
-		}
 		f.meter.Add(n)
-		err = f.keepSmall(ctx, b, buf.Bytes(), near)
-		results[i] = result{3, n}
-		f.meter.Item()
-		done[i-from] = true
-		if err != nil {
+		if err := f.keepSmall(ctx, b, buf.Bytes(), near); err != nil {
 			f.meter.Add(-n)
 			if !keepGoing || ctx.Err() != nil {
 				return err
 			}
-			errs[i] = err
+			continue
 		}
+		if f.tried != nil {
+			f.tried(b, location{bs, g.paths[k]}, n, nil)
+		}
+		results[i] = result{3, n}
+		f.meter.Item()
+		done[i-from] = true
 	}
 	return nil
+}
+
+// warnBatchFails logs, once for the fetch, how many batch requests or
+// answers failed and the first error, with args naming the fetch.
+func (f *fetcher) warnBatchFails(log *slog.Logger, args ...any) {
+	if f.batchFails == 0 {
+		return
+	}
+	log.Warn("batch answers failed; their files were fetched one by one",
+		append(args, "failed", f.batchFails, "first", f.batchErr)...)
 }
 
 // batchFailed counts a batch request or answer that failed, keeping the

@@ -21,10 +21,15 @@ import (
 type batchMemSource struct {
 	*memSource
 	answer  func(w *batch.Writer, paths []string) // returns early to cut the answer off
+	refuse  bool                                  // Batches says no, as for an error it may retry
+	probes  atomic.Int64                          // calls of Batches
 	batches atomic.Int64
 }
 
-func (s *batchMemSource) Batches(context.Context) bool { return true }
+func (s *batchMemSource) Batches(context.Context) bool {
+	s.probes.Add(1)
+	return !s.refuse
+}
 
 func (s *batchMemSource) Batch(_ context.Context, paths []string, max int64) (batchReader, error) {
 	s.batches.Add(1)
@@ -103,5 +108,65 @@ func TestBatchFallsBack(t *testing.T) {
 		if got, _ := os.ReadFile(filepath.Join(staging, b.hex())); !bytes.Equal(got, src.files[b.from]) {
 			t.Errorf("%s: staged bytes are not the blob", b.from)
 		}
+	}
+}
+
+// TestBatchesFromSeveralSources: a fetch from several sources (a restore)
+// sends each run's blobs in one batch to each source that answers batches,
+// fetches the others' alone, and asks each source once whether it answers,
+// however many runs there are.
+func TestBatchesFromSeveralSources(t *testing.T) {
+	files := map[string][]byte{}
+	var blobs []blob
+	for i := range 256 {
+		p := fmt.Sprintf("f%03d", i)
+		files[p] = []byte(strings.Repeat(p, 5+i%7))
+		blobs = append(blobs, blob{sha: sha256.Sum256(files[p]), size: int64(len(files[p])), from: p, uses: 1})
+	}
+	yes := &batchMemSource{memSource: &memSource{name: "yes", files: files}}
+	no := &batchMemSource{memSource: &memSource{name: "no", files: files}, refuse: true}
+	for _, s := range []*batchMemSource{yes, no} {
+		s.answer = func(w *batch.Writer, paths []string) {
+			for _, p := range paths {
+				w.File(int64(len(files[p])), bytes.NewReader(files[p]))
+			}
+		}
+	}
+	var served atomic.Int64
+	f := &fetcher{staging: t.TempDir(), jobs: 4,
+		locate: func(b blob) []location { // every other blob starts at yes
+			var n int
+			fmt.Sscanf(b.from, "f%d", &n)
+			if n%2 == 0 {
+				return []location{{yes, b.from}, {no, b.from}}
+			}
+			return []location{{no, b.from}, {yes, b.from}}
+		},
+		tried: func(b blob, loc location, n int64, err error) {
+			if err == nil {
+				served.Add(1)
+			}
+		},
+	}
+	st, errs, err := f.fetchEach(t.Context(), blobs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("%s: %v", blobs[i].from, err)
+		}
+	}
+	if st.fetched != 256 || st.batched != 128 || served.Load() != 256 {
+		t.Errorf("%d fetched, %d in batches, %d told as served; want 256, the 128 that start at yes, 256", st.fetched, st.batched, served.Load())
+	}
+	if p := no.probes.Load(); p != 1 {
+		t.Errorf("the source without batches was asked %d times whether it answers them, want once", p)
+	}
+	if p, b := yes.probes.Load(), yes.batches.Load(); p != 1 || b < 2 {
+		t.Errorf("the source with batches: asked %d times, %d batches; want once, and a batch per run", p, b)
+	}
+	if n := no.opens.Load(); n != 128 {
+		t.Errorf("%d files fetched alone from the source without batches, want its 128", n)
 	}
 }

@@ -91,12 +91,14 @@ type fetcher struct {
 	mu            sync.Mutex
 	placed        []string // paths found holding their blob already
 
-	// batches: the source answers batches, and this fetch uses them;
-	// batchFails counts the requests or answers that failed (under mu),
-	// batchErr is the first one's error.
-	batches    bool
-	batchFails int
-	batchErr   error
+	// batches: this fetch asks for batches; batchSources holds each
+	// asked source's answer (the map under mu); batchFails counts the
+	// requests or answers that failed (under mu), batchErr is the first
+	// one's error.
+	batches      bool
+	batchSources map[source]*batchAnswer
+	batchFails   int
+	batchErr     error
 
 	locate func(b blob) []location
 	// tried, when set, is told the outcome of every download attempt:
@@ -189,9 +191,13 @@ func (f *fetcher) fetchEach(ctx context.Context, blobs []blob, keepGoing bool) (
 	take, workers := takeBlobs, min(f.jobs, len(blobs))
 	f.batches = f.useBatches(ctx, blobs)
 	if f.batches {
+		// One source answering batches needs few workers; several sources,
+		// some of which may not, keep them all.
+		if f.locate == nil {
+			workers = min(workers, batchWorkers)
+		}
 		// Runs no longer than it takes to give every worker one, so that a
 		// small sync still fetches side by side.
-		workers = min(workers, batchWorkers)
 		take = min(batchRun, max(minBatched, (len(blobs)+workers-1)/workers))
 	}
 	g, gctx := errgroup.WithContext(ctx)

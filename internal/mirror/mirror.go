@@ -277,10 +277,7 @@ func stageAndInstall(ctx context.Context, opts Options, res *Result, p plan, dir
 	bigSync := !syncEachBelow(len(p.install))
 	f.direct = direct
 	st, err := f.fetchAll(ctx, p.blobs)
-	if f.batchFails > 0 {
-		opts.Log.Warn("batch answers failed; their files were fetched one by one",
-			"upstream", src.Name(), "failed", f.batchFails, "first", f.batchErr)
-	}
+	f.warnBatchFails(opts.Log, "upstream", src.Name())
 	res.Fetched, res.Batched, res.Reused, res.Bytes = st.fetched, st.batched, st.reused, st.bytes
 	if err == nil {
 		err = ctx.Err()

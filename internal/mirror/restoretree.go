@@ -189,6 +189,7 @@ func (r *restoreRun) stage(ctx context.Context, p plan) ([]error, error) {
 	f := &fetcher{root: r.opts.Root, staging: staging, lim: newLimiter(r.opts.BWLimit), meter: r.opts.Meter,
 		jobs: r.opts.Jobs, locate: r.locate, tried: r.tried, syncEach: syncEachBelow(len(p.blobs))}
 	st, errs, err := f.fetchEach(ctx, p.blobs, true)
+	f.warnBatchFails(r.opts.Log)
 	r.rep.Fetched, r.rep.Batched, r.rep.Reused, r.rep.Staged, r.rep.Bytes = st.fetched, st.batched, st.reused, st.staged, st.bytes
 	if err != nil {
 		return nil, err
