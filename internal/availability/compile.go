@@ -197,13 +197,16 @@ func parallel(n int, f func(lo, hi int)) {
 // parallel over ranges of objects: no two goroutines write the same word.
 func (m *Map) addHoldings(ctx context.Context, results map[string]*store.MirrorResult, read StateReader, hexes []string) error {
 	cols := make([][]uint64, m.slots)
-	workers := min(runtime.GOMAXPROCS(0), max(len(m.mirrors), 1))
+	workers := min(runtime.GOMAXPROCS(0), maxReaders, max(len(m.mirrors), 1))
 	g, ctx := errgroup.WithContext(ctx)
 	var next atomic.Int64
 	for range workers {
 		g.Go(func() error {
 			sn := seen{paths: slices.Clone(m.paths), sums: slices.Clone(hexes)}
 			for i := int(next.Add(1) - 1); i < len(m.mirrors); i = int(next.Add(1) - 1) {
+				if err := ctx.Err(); err != nil {
+					return err // another worker failed
+				}
 				mi := &m.mirrors[i]
 				if err := m.mirrorHoldings(ctx, mi, results[mi.Name], read, &sn, cols); err != nil {
 					return err
@@ -218,6 +221,11 @@ func (m *Map) addHoldings(ctx context.Context, results map[string]*store.MirrorR
 	parallel((len(m.paths)+63)/64, func(lo, hi int) { m.transpose(cols, lo, hi) })
 	return nil
 }
+
+// maxReaders bounds the mirrors whose states are read at once: each read
+// holds one of the store's connections for as long as it streams, and the
+// API, the checker and the stats intake need some left.
+const maxReaders = 4
 
 // A seen holds, per object, the path and hash strings one worker compares
 // states with: the map's own at first, then the last state's found equal.

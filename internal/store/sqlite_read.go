@@ -155,7 +155,10 @@ func (s *SQLite) Objects(ctx context.Context, mirror string) ([]ObjectState, err
 		out = append(out, o)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *SQLite) EachObject(ctx context.Context, mirror string, fn func(ObjectState) error) error {
