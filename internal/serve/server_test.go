@@ -401,13 +401,17 @@ func TestReadTimeoutDoesNotCancelALongResponse(t *testing.T) {
 		io.Copy(w, bytes.NewReader(big))
 		ctxErr <- r.Context().Err()
 	})
-	s := startOn(t, smallBuffers{listen(t)}, h, stallConfig)
+	// The write timeout is long here: this test is about the read
+	// timeout, and a stall of the test machine longer than a short write
+	// timeout would cut the response for another reason.
+	cfg := Config{ReadTimeout: stallConfig.ReadTimeout, WriteTimeout: 10 * time.Second}
+	s := startOn(t, smallBuffers{listen(t)}, h, cfg)
 	c, _ := slowClient(t, false)
 	resp, err := c.Get(s.url + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := slowRead(resp.Body, 32<<10, 15*time.Millisecond)
+	got, err := slowRead(resp.Body, 32<<10, 15*time.Millisecond) // 1.4 s in all
 	resp.Body.Close()
 	if err != nil || len(got) != len(big) {
 		t.Fatalf("read %d of %d bytes: %v", len(got), len(big), err)
