@@ -13,36 +13,18 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/pando-mirror/pando/internal/buftest"
 	"github.com/pando-mirror/pando/internal/serve"
 )
-
-// logBuffer collects a child's stderr.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // A proc is a server process the benchmark started.
 type proc struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *logBuffer
+	log  *buftest.Buffer // its stderr
 }
 
 // freeAddr returns a loopback address with a free port.
@@ -58,7 +40,7 @@ func freeAddr() (string, error) {
 // startProc starts name with args; the caller passes the address it will
 // listen on.
 func startProc(addr, name string, args ...string) (*proc, error) {
-	p := &proc{cmd: exec.Command(name, args...), addr: addr, log: &logBuffer{}}
+	p := &proc{cmd: exec.Command(name, args...), addr: addr, log: &buftest.Buffer{}}
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
