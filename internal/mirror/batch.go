@@ -40,8 +40,8 @@ const (
 	// batchRun is how many consecutive blobs a fetch worker takes at once
 	// when the source answers batches; its small ones go in one request.
 	batchRun = 128
-	// batchWorkers bounds the fetch workers when the source answers
-	// batches: twice the connections, so that a connection whose answer
+	// batchWorkers bounds the fetch workers of a fetch from one source
+	// that answers batches: twice the connections, so that a connection whose answer
 	// has been read takes the next request while its worker still keeps
 	// the answer's last files. More were measured no faster.
 	batchWorkers = 16
