@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pando-mirror/pando/internal/availability"
 	"github.com/pando-mirror/pando/internal/checkpoint"
 	"github.com/pando-mirror/pando/internal/config"
 	"github.com/pando-mirror/pando/internal/geo"
@@ -160,7 +159,7 @@ func runEdge(ctx context.Context, e *env, f redirectFlags, opts redirect.Options
 		}
 		steps = append(steps, step)
 	}
-	h := edgeHandler(redirect.Handler(src.Map, g, opts), src.Map)
+	h := edgeHandler(redirect.Handler(src.Map, g, opts))
 	if f.accessLog != "" {
 		w, reopen, closeLog, err := openAccessLog(e, f.accessLog)
 		if err != nil {
@@ -184,12 +183,12 @@ func runEdge(ctx context.Context, e *env, f redirectFlags, opts redirect.Options
 }
 
 // edgeHandler serves GET /metrics beside the redirector h and counts what h
-// answers, naming mirrors from the map in use. It is not a ServeMux, so
-// every other path reaches h exactly as it came.
-func edgeHandler(h http.Handler, current func() *availability.Map) http.Handler {
+// answers. It is not a ServeMux, so every other path reaches h exactly as
+// it came.
+func edgeHandler(h http.Handler) http.Handler {
 	m := metrics.New()
 	scrape := m.Handler()
-	counted := metrics.Wrap(h, m, func(loc string) string { return current().MirrorOf(loc) })
+	counted := metrics.Wrap(h, m)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			scrape.ServeHTTP(w, r)

@@ -16,7 +16,7 @@ func (a *agent) handler(root *os.Root) http.Handler {
 	if a.out != nil {
 		h = serve.AccessLog(h, a.out)
 	}
-	return metrics.Observe(h, func(r *http.Request, code int, _ http.Header) {
+	return metrics.Observe(h, func(r *http.Request, code int, _ string) {
 		a.m.ObserveRequest(requestKind(r), code)
 	})
 }

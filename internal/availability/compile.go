@@ -68,7 +68,6 @@ func CompileFrom(ctx context.Context, origin *logdir.Log, mirrors []config.Mirro
 		m.mirrors = append(m.mirrors, compileMirror(cm, results[cm.Name], &m.slots))
 	}
 	m.words = wordsFor(m.slots)
-	m.hosts = newHostIndex(m.mirrors)
 	hexes := m.addFiles(origin.State)
 	m.addLinks(origin.State)
 	if err := m.addHoldings(ctx, results, read, hexes); err != nil {

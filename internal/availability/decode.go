@@ -162,7 +162,6 @@ func (m *Map) decodeMirrors(r *reader) error {
 		m.mirrors = append(m.mirrors, mi)
 	}
 	m.words = wordsFor(m.slots)
-	m.hosts = newHostIndex(m.mirrors)
 	return nil
 }
 

@@ -86,9 +86,8 @@ type Map struct {
 	created  time.Time
 	fallback string
 	mirrors  []Mirror
-	hosts    hostIndex // the mirrors' access points by scheme and host
-	slots    int       // access points across all mirrors
-	words    int       // uint64 words of holder bits per object
+	slots    int // access points across all mirrors
+	words    int // uint64 words of holder bits per object
 
 	paths   []string // sorted, unique
 	index   pathIndex

@@ -240,14 +240,14 @@ func (h *Hub) Handler() http.Handler {
 // object request by the mirror its redirect names. Scrapes of /metrics are
 // not counted.
 func (h *Hub) countRequests(mux *http.ServeMux) http.Handler {
-	return metrics.Observe(mux, func(r *http.Request, code int, header http.Header) {
+	return metrics.Observe(mux, func(r *http.Request, code int, mirror string) {
 		kind := requestKind(r)
 		if kind == "metrics" {
 			return
 		}
 		h.metrics.ObserveRequest(kind, metrics.StatusClass(code))
 		if kind == "object" {
-			h.metrics.ObserveRedirect(h.Map().MirrorOf(header.Get("Location")), metrics.RedirectResult(code))
+			h.metrics.ObserveRedirect(mirror, metrics.RedirectResult(code))
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,46 +24,46 @@ func (h *Hub) mountStats(mux *http.ServeMux) {
 	mux.Handle("GET /stats.csv", stats.CSVHandler(h.store, h.opts.Now))
 }
 
-// countingWriter watches the redirector's answer to one GET of an object and
-// counts the download for the mirror its Location names.
+// countingWriter watches the redirector's answer to one GET of an object
+// and counts the download for the mirror the answer names.
 type countingWriter struct {
 	http.ResponseWriter
-	count func(location string)
-	done  bool
+	red      *redirector
+	answer   redirect.Answer
+	answered bool // the redirector answered for an object
+	done     bool
 }
+
+// RecordAnswer implements redirect.Recorder.
+func (w *countingWriter) RecordAnswer(a redirect.Answer) { w.answer, w.answered = a, true }
+
+// Unwrap lets the redirector reach the writers under this one.
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *countingWriter) WriteHeader(code int) {
 	if !w.done {
 		w.done = true
-		if code == http.StatusFound {
-			w.count(w.Header().Get("Location"))
+		if code == http.StatusFound && w.answered {
+			w.red.count(w.answer)
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// countRedirect wraps next so that every GET of an object answered with a
+// countRedirect wraps w so that every GET of an object answered with a
 // redirect is counted for its mirror ("" for the fall-back) and the
-// client's country.
+// client's country, as the redirector's answer names them.
 func (r *redirector) countRedirect(req *http.Request, w http.ResponseWriter) http.ResponseWriter {
-	m := r.m.Load()
-	if req.Method != http.MethodGet || m == nil || req.URL.RawQuery != "" {
+	if req.Method != http.MethodGet || req.URL.RawQuery != "" {
 		return w
 	}
-	p := strings.TrimPrefix(req.URL.Path, "/")
-	if _, ok := m.Lookup(p); !ok {
-		// Through the origin's symlinks: counted for the file they lead to.
-		p = m.FollowLinks(p)
-		if _, ok := m.Lookup(p); !ok {
-			return w
-		}
-	}
-	return &countingWriter{ResponseWriter: w, count: func(location string) {
-		mirror := m.MirrorOf(location)
-		country := r.geo.Load().Lookup(redirect.ClientIP(req, r.h.config().Redirect.TrustedProxies)).Country
-		r.h.counter.Count(p, mirror, country)
-		r.h.redirects.add(mirror)
-	}}
+	return &countingWriter{ResponseWriter: w, red: r}
+}
+
+// count counts one redirect.
+func (r *redirector) count(a redirect.Answer) {
+	r.h.counter.Count(a.Path, a.Mirror, a.Country)
+	r.h.redirects.add(a.Mirror)
 }
 
 // runCounter flushes counted redirects to the store every minute and when

@@ -4,22 +4,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/pando-mirror/pando/internal/redirect"
 )
 
 // BenchmarkWrap is what counting costs a redirect: the wrapped handler
 // against the bare one.
 func BenchmarkWrap(b *testing.B) {
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		redirect.RecordAnswer(w, redirect.Answer{Path: "pool/a.iso", Mirror: "m1"})
 		w.Header().Set("Location", "https://m1.example/pub/pool/a.iso")
 		w.WriteHeader(http.StatusFound)
 	})
-	mirrorOf := func(string) string { return "m1" }
 	for _, c := range []struct {
 		name string
 		h    http.Handler
 	}{
 		{"bare", bare},
-		{"wrapped", Wrap(bare, New(), mirrorOf)},
+		{"wrapped", Wrap(bare, New())},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, "/pool/a.iso", nil)

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pando-mirror/pando/internal/check"
+	"github.com/pando-mirror/pando/internal/redirect"
 	"github.com/pando-mirror/pando/internal/store"
 )
 
@@ -63,11 +64,19 @@ func TestMetricsPassResetsRemovedMirrors(t *testing.T) {
 
 func TestMetricsWrap(t *testing.T) {
 	m := New()
+	// A stand-in for the redirector: it tells the writers it was given where
+	// an object went, as redirect.Handler does, here through a wrapper of
+	// its own.
+	answer := func(w http.ResponseWriter, mirror string) {
+		redirect.RecordAnswer(&wrapped{w}, redirect.Answer{Mirror: mirror})
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/a.tar.gz":
+			answer(w, "m1")
 			http.Redirect(w, r, "https://m1.example/pub/a.tar.gz", http.StatusFound)
-		case "/b.tar.gz":
+		case "/b.tar.gz": // the fall-back
+			answer(w, "")
 			http.Redirect(w, r, "https://elsewhere.example/b.tar.gz", http.StatusFound)
 		case "/mirrors.json":
 			w.Write([]byte("{}"))
@@ -75,13 +84,7 @@ func TestMetricsWrap(t *testing.T) {
 			http.NotFound(w, r)
 		}
 	})
-	mirrorOf := func(loc string) string {
-		if strings.HasPrefix(loc, "https://m1.example/") {
-			return "m1"
-		}
-		return ""
-	}
-	srv := Wrap(h, m, mirrorOf)
+	srv := Wrap(h, m)
 	for _, p := range []string{"/a.tar.gz", "/a.tar.gz", "/b.tar.gz", "/missing", "/mirrors.json"} {
 		srv.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, p, nil))
 	}
@@ -101,10 +104,15 @@ func TestMetricsWrap(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	if Wrap(h, nil, nil) == nil {
+	if Wrap(h, nil) == nil {
 		t.Error("Wrap with nil metrics returned nil")
 	}
 }
+
+// wrapped is a writer that wraps another and says so.
+type wrapped struct{ http.ResponseWriter }
+
+func (w *wrapped) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func TestMetricsHandlerServesText(t *testing.T) {
 	m := New()

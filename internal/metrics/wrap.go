@@ -4,39 +4,37 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/pando-mirror/pando/internal/redirect"
 )
 
 // Wrap counts every request h answers: each one in pando_http_requests_total
 // by kind and status class, and each GET or HEAD of an object (not the API,
-// mirror lists or metrics) in pando_redirects_total, with the mirror
-// mirrorOf finds in the Location header ("" when there is none or it names
-// no mirror). A nil m returns h unchanged.
-func Wrap(h http.Handler, m *Metrics, mirrorOf func(location string) string) http.Handler {
+// mirror lists or metrics) in pando_redirects_total, with the mirror the
+// redirector's Answer names ("" for the fall-back and for paths that are no
+// object). A nil m returns h unchanged.
+func Wrap(h http.Handler, m *Metrics) http.Handler {
 	if m == nil {
 		return h
 	}
-	return Observe(h, func(r *http.Request, code int, header http.Header) {
+	return Observe(h, func(r *http.Request, code int, mirror string) {
 		kind := RequestKind(r)
 		m.ObserveRequest(kind, StatusClass(code))
 		if kind == "object" {
-			mirror := ""
-			if loc := header.Get("Location"); loc != "" && mirrorOf != nil {
-				mirror = mirrorOf(loc)
-			}
 			m.ObserveRedirect(mirror, RedirectResult(code))
 		}
 	})
 }
 
 // Observe returns a handler that runs h and then calls done with the
-// request, the status h answered with and the header it sent. The writer h
-// sees keeps io.ReaderFrom, so a file served through it still goes out with
-// sendfile.
-func Observe(h http.Handler, done func(r *http.Request, code int, header http.Header)) http.Handler {
+// request, the status h answered with and the mirror a redirector under h
+// sent it to (redirect.Answer; "" when none). The writer h sees keeps
+// io.ReaderFrom, so a file served through it still goes out with sendfile.
+func Observe(h http.Handler, done func(r *http.Request, code int, mirror string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
-		done(r, sw.status(), sw.Header())
+		done(r, sw.status(), sw.mirror)
 	})
 }
 
@@ -87,11 +85,16 @@ func StatusClass(code int) string {
 
 var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 
-// statusWriter records the first status written.
+// statusWriter records the first status written and the redirector's
+// answer.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code   int
+	mirror string
 }
+
+// RecordAnswer implements redirect.Recorder.
+func (w *statusWriter) RecordAnswer(a redirect.Answer) { w.mirror = a.Mirror }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 {

@@ -18,6 +18,9 @@
 //     mirrors with their weights, for client-side selection;
 //   - anything else, and objects no mirror holds: 302 to the fall-back.
 //
+// A writer that implements Recorder learns where each request for an
+// object was sent, for counting.
+//
 // docs/REDIRECT.md describes the algorithm and every response.
 package redirect
 
@@ -138,10 +141,13 @@ func (h *handler) redirect(w http.ResponseWriter, r *http.Request, m *availabili
 	cs := rank(h.index(m), obj, client, requestScheme(r, h.opts.TrustedProxies), h.opts.SelectOptions, k, (*buf)[:0])
 	*buf = cs
 	if len(cs) == 0 {
+		RecordAnswer(w, Answer{Path: obj.Path, Country: client.Country})
 		h.fallback(w, m, r.URL.Path, &obj)
 		return
 	}
-	setRedirect(w.Header(), m.Mirrors(), cs, &obj)
+	mirrors := m.Mirrors()
+	RecordAnswer(w, Answer{Path: obj.Path, Mirror: mirrors[cs[0].mirror].Name, Country: client.Country})
+	setRedirect(w.Header(), mirrors, cs, &obj)
 	w.WriteHeader(http.StatusFound)
 }
 

@@ -509,3 +509,63 @@ type nullWriter struct{ h http.Header }
 func (w *nullWriter) Header() http.Header         { return w.h }
 func (w *nullWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *nullWriter) WriteHeader(int)             {}
+
+// answerWriter records the answers the Handler gives it and wraps another
+// writer.
+type answerWriter struct {
+	http.ResponseWriter
+	answers []redirect.Answer
+}
+
+func (w *answerWriter) RecordAnswer(a redirect.Answer) { w.answers = append(w.answers, a) }
+
+func (w *answerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// plainWrapper wraps a writer without wanting answers.
+type plainWrapper struct{ http.ResponseWriter }
+
+func (w plainWrapper) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TestRedirectRecordsAnswer checks that every Recorder down the chain of
+// writers learns where a request for an object went, and that other
+// requests tell them nothing.
+func TestRedirectRecordsAnswer(t *testing.T) {
+	w := newWorld(t)
+	holdAll(w, mirror("de", "DE", 100, config.AccessHTTPS))
+	holdAll(w, mirror("jp", "JP", 100, config.AccessHTTPS))
+	if err := w.Link("latest.iso", "pool/a.iso"); err != nil {
+		t.Fatal(err)
+	}
+	m := w.Map().WithFallback("https://origin.example/pub/")
+	unchecked := *w
+	unchecked.Latest = nil // nobody checked: objects go to the fall-back
+	db := geoDB(t)
+	fresh := redirect.Handler(staticSource(m), db, redirect.Options{TrustedProxies: loopback})
+	stale := redirect.Handler(staticSource(unchecked.Map().WithFallback("https://origin.example/pub/")), db, redirect.Options{TrustedProxies: loopback})
+	for _, tt := range []struct {
+		name string
+		h    http.Handler
+		path string
+		want []redirect.Answer // nil: no answer
+	}{
+		{"redirect", fresh, "/pool/a.iso", []redirect.Answer{{Path: "pool/a.iso", Mirror: "de", Country: "DE"}}},
+		{"through a symlink", fresh, "/latest.iso", []redirect.Answer{{Path: "pool/a.iso", Mirror: "de", Country: "DE"}}},
+		{"fall-back for an object", stale, "/pool/b.jar", []redirect.Answer{{Path: "pool/b.jar", Country: "DE"}}},
+		{"not an object", fresh, "/no/such.iso", nil},
+		{"mirror list", fresh, "/pool/a.iso?mirrorlist", nil},
+		{"metalink", fresh, "/pool/a.iso.meta4", nil},
+		{"directory", fresh, "/pool/", nil},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "http://hub"+tt.path, nil)
+		req.RemoteAddr = "127.0.0.1:5000"
+		req.Header.Set("X-Forwarded-For", "127.0.1.9") // a German client
+		inner := &answerWriter{ResponseWriter: httptest.NewRecorder()}
+		outer := &answerWriter{ResponseWriter: plainWrapper{inner}}
+		tt.h.ServeHTTP(outer, req)
+		for _, got := range [][]redirect.Answer{outer.answers, inner.answers} {
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("%s: answers %+v, want %+v", tt.name, got, tt.want)
+			}
+		}
+	}
+}
