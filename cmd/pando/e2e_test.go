@@ -22,29 +22,37 @@ import (
 
 var pandoBin string
 
-func TestMain(m *testing.M) {
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	// pando get keeps checkpoints under $XDG_STATE_HOME: the runs of the
+	// tests keep theirs in a directory of their own.
+	state, err := os.MkdirTemp("", "pando-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(state)
+	os.Setenv("XDG_STATE_HOME", state)
+	defer pgtest.Stop()
 	if bin := os.Getenv("PANDO_TEST_BIN"); bin != "" { // a prebuilt binary, for repeated runs
 		pandoBin = bin
-		code := m.Run()
-		pgtest.Stop()
-		os.Exit(code)
+		return m.Run()
 	}
 	dir, err := os.MkdirTemp("", "pando-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
+	defer os.RemoveAll(dir)
 	pandoBin = filepath.Join(dir, "pando")
 	build := exec.Command("go", "build", "-o", pandoBin, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building pando:", err)
-		os.Exit(1)
+		return 1
 	}
-	code := m.Run()
-	pgtest.Stop()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return m.Run()
 }
 
 // result is what one pando invocation did.

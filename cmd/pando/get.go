@@ -17,7 +17,7 @@ import (
 	"github.com/pando-mirror/pando/internal/progress"
 )
 
-const getHelp = `Usage: pando get URL --pubkey KEY [-o FILE] [--mirror URL ...] [--force] [--json] [--quiet]
+const getHelp = `Usage: pando get URL --pubkey KEY [-o FILE] [--mirror URL ...] [--force] [--state DIR] [--json] [--quiet]
 
 Downloads one file through the mirror network and verifies it against the
 origin's signed log. URL is the file at a hub (https://hub/some/path), at a
@@ -36,6 +36,11 @@ atomically after an fsync, only once its size and SHA-256 match the record.
 FILE defaults to the path's last name in the current directory; a FILE
 holding other bytes is refused unless --force.
 
+The newest checkpoint verified for each origin key is kept under --state
+(default $XDG_STATE_HOME/pando/get, else ~/.local/state/pando/get). A tree
+whose signed log is older than it (a rollback) or does not extend it (a
+fork) is refused and the next one tried.
+
 Exit status 0 when FILE holds the verified bytes; 1 when the file was removed
 from the log, is not in it, no tree proved its record or no mirror served
 it (no FILE is then written); 2 on bad usage.`
@@ -49,6 +54,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	treePath := fs.String("path", "", "the file's path in the tree, when the URL does not tell it")
 	force := fs.Bool("force", false, "replace FILE if it holds other bytes")
 	maxAge := fs.Duration("max-age", 0, "refuse a checkpoint signed longer ago than this (0: any age)")
+	state := fs.String("state", defaultGetState(), "keep the newest checkpoint of each origin key here, and refuse older or forked ones (\"\": keep none)")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	rawURL, err := parseWithURL(fs, args)
@@ -72,7 +78,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	m := e.meter("downloading", *quiet)
 	res, err := get.Fetch(ctx, get.Options{
 		URL: rawURL, Path: *treePath, Verifier: v, Mirrors: mirrors, Output: output,
-		Force: *force, MaxAge: *maxAge, Meter: m, Log: e.logger(),
+		Force: *force, MaxAge: *maxAge, State: *state, Meter: m, Log: e.logger(),
 	})
 	m.Close()
 	if *asJSON {
@@ -86,6 +92,18 @@ func runGet(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w (--force replaces it)", err)
 	}
 	return err
+}
+
+// defaultGetState is where pando get keeps checkpoints unless told:
+// $XDG_STATE_HOME/pando/get, else ~/.local/state/pando/get, else nowhere.
+func defaultGetState() string {
+	if dir := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(dir) {
+		return filepath.Join(dir, "pando", "get")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "pando", "get")
+	}
+	return ""
 }
 
 // parseWithURL parses flags placed before or after the one URL argument.

@@ -440,3 +440,36 @@ func TestGetUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestGetRefusesRollback: after a get verified the origin's newer log, a
+// mirror still at the older one is refused as a rollback (exit 1, no file),
+// although its older version of the file is validly signed; with --state ""
+// nothing is kept and the mirror's version is taken.
+func TestGetRefusesRollback(t *testing.T) {
+	g := newGetNetwork(t, 1)
+	stale := g.mirrors[0]
+	randomFile(t, g.origin, target, 1000) // a new version, which the mirror lacks
+	g.publish(t)
+	fresh := readFile(t, g.origin, target)
+	state := t.TempDir()
+	dir := t.TempDir()
+
+	out := filepath.Join(dir, "fresh.bin")
+	mustPando(t, "get", g.url+target, "--pubkey", g.pub, "-o", out, "--state", state, "--quiet")
+	if got := readFile(t, dir, "fresh.bin"); !bytes.Equal(got, fresh) {
+		t.Fatal("the origin's get did not give the new version")
+	}
+
+	out = filepath.Join(dir, "stale.bin")
+	r := pando(t, "get", stale+target, "--pubkey", g.pub, "-o", out, "--state", state, "--quiet")
+	if r.code != 1 || !strings.Contains(r.stderr, "rollback") || !strings.Contains(r.stderr, state) {
+		t.Fatalf("get from the stale mirror: exit %d, want 1 and a rollback naming the state:\n%s", r.code, r.stderr)
+	}
+	t.Logf("refused: %s", r.stderr)
+	noOutput(t, out)
+
+	mustPando(t, "get", stale+target, "--pubkey", g.pub, "-o", out, "--state", "", "--quiet")
+	if got := readFile(t, dir, "stale.bin"); !bytes.Equal(got, g.data) {
+		t.Fatal("without state, the stale mirror's version was not taken")
+	}
+}

@@ -10,6 +10,9 @@
 // best mirror, falling back to the next on any error or on bytes that do not
 // match the record. Only the signed log says what the right size and
 // SHA-256 are; what a hub claims is never used for that.
+// With Options.State, the newest checkpoint verified under the origin's key
+// is kept between runs, and a tree whose log is older (a rollback) or does
+// not extend it (a fork) is refused.
 //
 // The download goes to Output+".part", is resumed from there by a Range
 // request when a previous attempt stopped, and is renamed to Output, after an
@@ -46,6 +49,7 @@ type Options struct {
 	HTTP            upstream.Config // timeouts, user agent, TLS
 	Client          *http.Client    // nil: one built from HTTP
 	MaxAge          time.Duration   // refuse a checkpoint older than this; 0: any age
+	State           string          // see Client.StateDir; "" keeps no state
 	MaxJournalBytes int64           // see Client.MaxJournalBytes
 
 	Meter *progress.Meter // download progress; may be nil
@@ -84,7 +88,7 @@ func Fetch(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, errors.New("get: URL, Verifier and Output are required")
 	}
 	c := NewClient(opts.HTTP, opts.Client)
-	c.MaxAge, c.MaxJournalBytes = opts.MaxAge, opts.MaxJournalBytes
+	c.MaxAge, c.MaxJournalBytes, c.StateDir = opts.MaxAge, opts.MaxJournalBytes, opts.State
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))

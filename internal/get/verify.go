@@ -27,6 +27,11 @@ type Client struct {
 	// MaxAge, if positive, refuses a checkpoint signed longer ago than this
 	// (a frozen origin, or a mirror serving an old state).
 	MaxAge time.Duration
+	// StateDir, if not "", keeps the newest checkpoint verified under each
+	// origin key, and every later one must extend it: a tree that serves
+	// an older signed state (a rollback) or another history (a fork) is
+	// refused. See checkSeen.
+	StateDir string
 
 	cfg  upstream.Config
 	http *http.Client
@@ -71,7 +76,8 @@ func VerifyRecord(ctx context.Context, treeURL, path string, v note.Verifier) (j
 }
 
 // Verify proves the latest record of path in the signed log of the tree at
-// treeURL. It fetches the checkpoint and verifies it with v, reads the
+// treeURL. It fetches the checkpoint and verifies it with v (and, with a
+// StateDir, checks that it extends the newest one verified before), reads the
 // journal backwards from its end by Range requests until a line names path,
 // checks every line it passes against the signed leaf hashes (so no later
 // record of path was hidden) and proves the found line's inclusion with
@@ -90,13 +96,17 @@ func (c *Client) Verify(ctx context.Context, treeURL, path string, v note.Verifi
 	if err := journal.CheckPath(path); err != nil {
 		return Verification{}, err
 	}
-	cp, err := c.checkpoint(ctx, tree, v)
+	cp, signed, err := c.checkpoint(ctx, tree, v)
 	ver := Verification{Tree: tree, Checkpoint: cp}
 	if err != nil {
 		return ver, err
 	}
 	tr := &tileReader{ctx: ctx, c: c, tree: tree, cache: make(map[tlog.Tile][]byte)}
 	hr := tlog.TileHashReader(tlog.Tree{N: cp.N, Hash: cp.Hash}, tr)
+	if err := c.checkSeen(ctx, tree, v, cp, signed, hr); err != nil {
+		ver.Cost.Tiles = tr.fetched
+		return ver, err
+	}
 	leaves := &leafCache{hr: hr, n: cp.N, name: tree + logdir.TilePrefix + "tile/"}
 	jr := &journalRanges{c: c, url: tree + logdir.JournalPath, max: c.maxJournal()}
 	s := newScanner(jr.url, jr, leaves.leaf, cp.N, c.maxJournal())
@@ -145,25 +155,26 @@ func treeBase(raw string) (string, error) {
 	return u.String(), nil
 }
 
-// checkpoint fetches the tree's checkpoint and opens it with v.
-func (c *Client) checkpoint(ctx context.Context, tree string, v note.Verifier) (checkpoint.Checkpoint, error) {
+// checkpoint fetches the tree's checkpoint and opens it with v. It
+// returns the signed note too.
+func (c *Client) checkpoint(ctx context.Context, tree string, v note.Verifier) (checkpoint.Checkpoint, []byte, error) {
 	u := tree + logdir.CheckpointPath
 	signed, _, err := c.getSmall(ctx, u, checkpoint.MaxNoteSize, nil)
 	if err != nil {
-		return checkpoint.Checkpoint{}, err
+		return checkpoint.Checkpoint{}, nil, err
 	}
 	cp, err := checkpoint.Open(signed, v)
 	var unverified *note.UnverifiedNoteError
 	if errors.As(err, &unverified) {
-		return cp, fmt.Errorf("%s: not signed by the origin's key %s: %w", u, v.Name(), err)
+		return cp, nil, fmt.Errorf("%s: not signed by the origin's key %s: %w", u, v.Name(), err)
 	}
 	if err != nil {
-		return cp, fmt.Errorf("%s: %w", u, err)
+		return cp, nil, fmt.Errorf("%s: %w", u, err)
 	}
 	if age := c.now().Sub(cp.Time); c.MaxAge > 0 && age > c.MaxAge {
-		return cp, fmt.Errorf("%s: signed %v ago, at %s: older than the %v allowed", u, age.Round(time.Second), cp.Time.Format(time.RFC3339), c.MaxAge)
+		return cp, nil, fmt.Errorf("%s: signed %v ago, at %s: older than the %v allowed", u, age.Round(time.Second), cp.Time.Format(time.RFC3339), c.MaxAge)
 	}
-	return cp, nil
+	return cp, signed, nil
 }
 
 // maxCachedTiles bounds the tiles a tileReader keeps: the ones every
