@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 
 	"github.com/pando-mirror/pando/internal/batch"
 )
@@ -38,14 +37,15 @@ func (h *handler) serveBatch(w http.ResponseWriter, r *http.Request) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	out := batch.NewWriter(bw)
 	for _, p := range paths {
-		f, err := h.openFile(p)
+		f, fi, err := h.openFile(p)
 		if err != nil {
 			if statusFor(err) == http.StatusInternalServerError {
 				h.log.Error("serving a batch entry failed", "path", p, "err", err)
 			}
 			err = out.Missing()
 		} else {
-			err = h.sendEntry(out, f)
+			err = out.File(fi.Size(), f)
+			f.Close()
 		}
 		if err != nil {
 			if r.Context().Err() == nil {
@@ -57,14 +57,4 @@ func (h *handler) serveBatch(w http.ResponseWriter, r *http.Request) {
 	if err := bw.Flush(); err != nil {
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// sendEntry writes f as the next entry of a batch answer and closes it.
-func (h *handler) sendEntry(out *batch.Writer, f *os.File) error {
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return out.Missing()
-	}
-	return out.File(st.Size(), f)
 }

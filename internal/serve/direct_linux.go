@@ -1,7 +1,9 @@
 package serve
 
 import (
+	"io/fs"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,43 +15,41 @@ const direct = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO
 // openDirect opens the regular file at name in the tree whose root
 // directory is dir without resolving it step by step: one openat2 with
 // O_PATH (which opens nothing) to see that it is a regular file, then one
-// that opens it, checked to be the same file. It reports false for anything
-// else (a symlink on the way, a directory, a special file, a missing file,
-// a kernel without openat2), which the caller then resolves step by step.
-func openDirect(dir *os.File, name string) (*os.File, bool) {
+// that opens it, checked to be the same file. It returns the file and what
+// its fstat said, or reports false for anything else (a symlink on the way,
+// a directory, a special file, a missing file, a kernel without openat2),
+// which the caller then resolves step by step.
+func openDirect(dir *os.File, name string) (*os.File, fs.FileInfo, bool) {
 	if dir == nil {
-		return nil, false
+		return nil, nil, false
 	}
-	first, ok := openRegular(dir, name, unix.O_PATH, nil)
-	if !ok {
-		return nil, false
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: direct}
+	first, err := unix.Openat2(int(dir.Fd()), name, how)
+	if err != nil {
+		return nil, nil, false
 	}
-	defer unix.Close(first.fd)
-	f, ok := openRegular(dir, name, unix.O_RDONLY, &first.st)
-	if !ok {
-		return nil, false
+	var st unix.Stat_t
+	err = unix.Fstat(first, &st)
+	unix.Close(first)
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, nil, false
 	}
-	return os.NewFile(uintptr(f.fd), name), true
-}
-
-type openedFile struct {
-	fd int
-	st unix.Stat_t
-}
-
-// openRegular opens name with flags under the direct rules and keeps it if
-// it is a regular file (and, with same, the file same describes).
-func openRegular(dir *os.File, name string, flags int, same *unix.Stat_t) (openedFile, bool) {
-	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: direct}
+	how.Flags = unix.O_RDONLY | unix.O_CLOEXEC
 	fd, err := unix.Openat2(int(dir.Fd()), name, how)
 	if err != nil {
-		return openedFile{}, false
+		return nil, nil, false
 	}
-	o := openedFile{fd: fd}
-	if unix.Fstat(fd, &o.st) != nil || o.st.Mode&unix.S_IFMT != unix.S_IFREG ||
-		(same != nil && (o.st.Ino != same.Ino || o.st.Dev != same.Dev)) {
-		unix.Close(fd)
-		return openedFile{}, false
+	f := os.NewFile(uintptr(fd), name)
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || !sameFile(fi, &st) {
+		f.Close()
+		return nil, nil, false
 	}
-	return o, true
+	return f, fi, true
+}
+
+// sameFile reports whether fi describes the file st does.
+func sameFile(fi fs.FileInfo, st *unix.Stat_t) bool {
+	got, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && got.Ino == st.Ino && uint64(got.Dev) == uint64(st.Dev)
 }

@@ -42,9 +42,12 @@ func TestOpenDirect(t *testing.T) {
 	}
 	defer rootDir.Close()
 
-	f, ok := openDirect(rootDir, "a/b.txt")
+	f, fi, ok := openDirect(rootDir, "a/b.txt")
 	if !ok {
 		t.Fatal("a plain file was not opened directly")
+	}
+	if fi.Size() != int64(len("bytes")) || !fi.Mode().IsRegular() || fileID(fi) == 0 {
+		t.Errorf("opened with size %d, mode %v, inode %d", fi.Size(), fi.Mode(), fileID(fi))
 	}
 	data, _ := io.ReadAll(f)
 	f.Close()
@@ -52,12 +55,12 @@ func TestOpenDirect(t *testing.T) {
 		t.Errorf("read %q", data)
 	}
 	for _, name := range []string{"a/link", "dirlink/b.txt", "out/secret", "a", "fifo", "missing", "../" + filepath.Base(outside) + "/secret"} {
-		if f, ok := openDirect(rootDir, name); ok {
+		if f, _, ok := openDirect(rootDir, name); ok {
 			f.Close()
 			t.Errorf("%s: opened directly", name)
 		}
 	}
-	if _, ok := openDirect(nil, "a/b.txt"); ok {
+	if _, _, ok := openDirect(nil, "a/b.txt"); ok {
 		t.Error("opened without a root directory")
 	}
 }

@@ -74,9 +74,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, name string, sla
 		return errLocal
 	}
 	if !slash {
-		if f, ok := openDirect(h.dir, name); ok { // the common case, in one system call
+		if f, fi, ok := openDirect(h.dir, name); ok { // the common case, without walking the path
 			defer f.Close()
-			return h.send(w, r, name, f)
+			return h.send(w, r, name, f, fi)
 		}
 	}
 	real, fi, err := resolve(h.root, name)
@@ -101,61 +101,59 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, name string, sla
 
 // serveFile serves the regular file real, which resolve described as fi.
 func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, real string, fi fs.FileInfo) error {
-	f, err := h.openResolved(real, fi)
+	f, st, err := h.openResolved(real, fi)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return h.send(w, r, real, f)
+	return h.send(w, r, real, f, st)
 }
 
 // openResolved opens the regular file real, which resolve described as fi,
-// and refuses it if it is another file by now.
-func (h *handler) openResolved(real string, fi fs.FileInfo) (*os.File, error) {
+// and refuses it if it is another file by now. It returns the file and
+// what its fstat said.
+func (h *handler) openResolved(real string, fi fs.FileInfo) (*os.File, fs.FileInfo, error) {
 	f, err := h.root.Open(real)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if !os.SameFile(fi, st) || !st.Mode().IsRegular() {
 		f.Close()
-		return nil, errNotFound // replaced since resolve looked
+		return nil, nil, errNotFound // replaced since resolve looked
 	}
-	return f, nil
+	return f, st, nil
 }
 
-// openFile opens the regular file a GET for name would serve, or returns
-// why there is none.
-func (h *handler) openFile(name string) (*os.File, error) {
+// openFile opens the regular file a GET for name would serve, and returns
+// it with what its fstat said, or why there is none.
+func (h *handler) openFile(name string) (*os.File, fs.FileInfo, error) {
 	if isLocal(name) {
-		return nil, errLocal
+		return nil, nil, errLocal
 	}
-	if f, ok := openDirect(h.dir, name); ok {
-		return f, nil
+	if f, fi, ok := openDirect(h.dir, name); ok {
+		return f, fi, nil
 	}
 	real, fi, err := resolve(h.root, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if isLocal(real) {
-		return nil, errLocal
+		return nil, nil, errLocal
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, errNotFound
+		return nil, nil, errNotFound
 	}
 	return h.openResolved(real, fi)
 }
 
-// send serves f, the regular file at the canonical name real.
-func (h *handler) send(w http.ResponseWriter, r *http.Request, real string, f *os.File) error {
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
+// send serves f, the regular file at the canonical name real, which its
+// fstat described as st.
+func (h *handler) send(w http.ResponseWriter, r *http.Request, real string, f *os.File, st fs.FileInfo) error {
 	hdr := w.Header()
 	hdr.Set("Content-Type", contentType(real))
 	hdr.Set("ETag", etag(st))
