@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -39,7 +40,9 @@ holding other bytes is refused unless --force.
 The newest checkpoint verified for each origin key is kept under --state
 (default $XDG_STATE_HOME/pando/get, else ~/.local/state/pando/get). A tree
 whose signed log is older than it (a rollback) or does not extend it (a
-fork) is refused and the next one tried.
+fork) is refused and the next one tried, so that a mirror a publish behind
+is not used to prove the file (its bytes still are, if they match). Without
+a usable home the default is given up with a warning.
 
 Exit status 0 when FILE holds the verified bytes; 1 when the file was removed
 from the log, is not in it, no tree proved its record or no mirror served
@@ -75,10 +78,14 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	stateDir, err := usableState(e, fs, *state)
+	if err != nil {
+		return err
+	}
 	m := e.meter("downloading", *quiet)
 	res, err := get.Fetch(ctx, get.Options{
 		URL: rawURL, Path: *treePath, Verifier: v, Mirrors: mirrors, Output: output,
-		Force: *force, MaxAge: *maxAge, State: *state, Meter: m, Log: e.logger(),
+		Force: *force, MaxAge: *maxAge, State: stateDir, Meter: m, Log: e.logger(),
 	})
 	m.Close()
 	if *asJSON {
@@ -90,6 +97,9 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	}
 	if errors.Is(err, get.ErrExists) {
 		return fmt.Errorf("%w (--force replaces it)", err)
+	}
+	if _, ok := errors.AsType[*get.StateError](err); ok {
+		return fmt.Errorf("%w (--state DIR keeps it elsewhere, --state \"\" keeps none)", err)
 	}
 	return err
 }
@@ -104,6 +114,30 @@ func defaultGetState() string {
 		return filepath.Join(home, ".local", "state", "pando", "get")
 	}
 	return ""
+}
+
+// usableState returns the state directory to use: dir, made if missing.
+// A --state given that cannot be made is an error; the default one is
+// given up, with a warning, so that a user without a writable home can
+// still download (without rollback protection across runs).
+func usableState(e *env, fs *cmdFlags, dir string) (string, error) {
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "state" })
+	if dir == "" {
+		if !explicit {
+			e.logger().Warn("no home directory to keep checkpoints in: older signed states are not refused (--state DIR)")
+		}
+		return "", nil
+	}
+	err := os.MkdirAll(dir, 0o755)
+	switch {
+	case err == nil:
+		return dir, nil
+	case explicit:
+		return "", fmt.Errorf("--state %s: %w", dir, err)
+	}
+	e.logger().Warn("cannot keep checkpoints: older signed states are not refused (--state DIR)", "dir", dir, "err", err)
+	return "", nil
 }
 
 // parseWithURL parses flags placed before or after the one URL argument.

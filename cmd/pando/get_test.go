@@ -473,3 +473,25 @@ func TestGetRefusesRollback(t *testing.T) {
 		t.Fatal("without state, the stale mirror's version was not taken")
 	}
 }
+
+// TestGetStateUnusable: without a usable home the default state is given
+// up with a warning and the file still comes; a --state that cannot be
+// made fails the run, naming it.
+func TestGetStateUnusable(t *testing.T) {
+	g := newGetNetwork(t, 1)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "target.bin")
+	r := pandoEnv(t, []string{"HOME=/proc/nonexistent", "XDG_STATE_HOME="}, "get", g.mirrors[0]+target, "--pubkey", g.pub, "-o", out, "--quiet")
+	if r.code != 0 || !strings.Contains(r.stderr, "cannot keep checkpoints") {
+		t.Fatalf("with no usable home: exit %d, want 0 and a warning:\n%s", r.code, r.stderr)
+	}
+	if got := readFile(t, dir, "target.bin"); !bytes.Equal(got, g.data) {
+		t.Fatal("the file did not come")
+	}
+	bad := filepath.Join(out, "state") // under a file
+	r = pando(t, "get", g.mirrors[0]+target, "--pubkey", g.pub, "-o", filepath.Join(dir, "again.bin"), "--state", bad, "--quiet")
+	if r.code != 1 || !strings.Contains(r.stderr, "--state "+bad) {
+		t.Fatalf("with --state %s: exit %d, want 1 naming it:\n%s", bad, r.code, r.stderr)
+	}
+	noOutput(t, filepath.Join(dir, "again.bin"))
+}

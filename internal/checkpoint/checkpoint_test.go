@@ -264,9 +264,9 @@ func TestCompare(t *testing.T) {
 		{"rollback to nothing", at(5, h1), at(0, tlog.Hash{}), ErrRollback,
 			"rollback: checkpoint has fewer records than one already seen: 0 records, previously 5"},
 		{"fork", at(5, h1), at(5, h2), ErrFork,
-			"fork: checkpoint has a different root for the same records: 5 records with root " + h2.String() + ", previously " + exampleHash},
+			"fork: checkpoint does not extend the one already seen: 5 records with root " + h2.String() + ", previously " + exampleHash},
 		{"another origin", at(5, h1), other, ErrFork,
-			`fork: checkpoint has a different root for the same records: origin "evil.example.org", previously "repo.example.org"`},
+			`fork: checkpoint does not extend the one already seen: origin "evil.example.org", previously "repo.example.org"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 // security events: a mirror or origin serving either is refused, never used.
 var (
 	ErrRollback = errors.New("rollback: checkpoint has fewer records than one already seen")
-	ErrFork     = errors.New("fork: checkpoint has a different root for the same records")
+	ErrFork     = errors.New("fork: checkpoint does not extend the one already seen")
 )
 
 // Compare checks a newly fetched checkpoint got against the last one seen,

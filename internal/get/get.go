@@ -81,7 +81,7 @@ var errTooManyLinks = errors.New("too many symlinks")
 // Fetch downloads the file at opts.URL to opts.Output and verifies it; see
 // the package documentation. The Result is filled in as far as Fetch got,
 // also on error. Errors a caller may act on: ErrRemoved, ErrNotFound and
-// ErrExists (wrapped), *NoProofError and *NoMirrorError.
+// ErrExists (wrapped), *NoProofError, *NoMirrorError and *StateError.
 func Fetch(ctx context.Context, opts Options) (Result, error) {
 	start := time.Now()
 	if opts.URL == "" || opts.Verifier == nil || opts.Output == "" {
@@ -144,7 +144,9 @@ func (r *run) verify(ctx context.Context, pl plan) (Verification, string, error)
 		if err == nil {
 			return ver, target, nil
 		}
-		if errors.Is(err, ErrRemoved) || errors.Is(err, ErrNotFound) || errors.Is(err, errTooManyLinks) || ctx.Err() != nil {
+		var stateErr *StateError
+		if errors.Is(err, ErrRemoved) || errors.Is(err, ErrNotFound) || errors.Is(err, errTooManyLinks) ||
+			errors.As(err, &stateErr) || ctx.Err() != nil {
 			r.res.Checkpoint, r.res.Tree, r.res.Record = ver.Checkpoint, ver.Tree, ver.Index
 			return ver, "", err
 		}

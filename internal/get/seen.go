@@ -46,7 +46,7 @@ func (c *Client) checkSeen(ctx context.Context, tree string, v note.Verifier, cp
 	name := seenFile(c.StateDir, v)
 	lock, err := safefile.WaitLock(ctx, name+".lock", "pando get")
 	if err != nil {
-		return fmt.Errorf("state: %w", err)
+		return &StateError{Path: name, Err: err}
 	}
 	defer lock.Unlock()
 	have, err := readSeen(name, v)
@@ -54,7 +54,7 @@ func (c *Client) checkSeen(ctx context.Context, tree string, v note.Verifier, cp
 		return writeSeen(name, signed)
 	}
 	if err != nil {
-		return err
+		return &StateError{Path: name, Err: err}
 	}
 	if err := extends(have, cp, hr); err != nil {
 		return fmt.Errorf("%s: %w (the newest checkpoint verified before, signed %s, is kept in %s)",
@@ -79,14 +79,25 @@ func extends(have, cp checkpoint.Checkpoint, hr tlog.HashReader) error {
 		return fmt.Errorf("consistency proof from %d to %d records: %w", have.N, cp.N, err)
 	}
 	if err := tlog.CheckTree(proof, cp.N, cp.Hash, have.N, have.Hash); err != nil {
-		return fmt.Errorf("%w: its %d records do not extend the %d verified before: %v", checkpoint.ErrFork, cp.N, have.N, err)
+		return fmt.Errorf("%w: its %d records do not contain the %d verified before: %v", checkpoint.ErrFork, cp.N, have.N, err)
 	}
 	return nil
 }
 
+// A StateError is a failure of the client's own state (Client.StateDir),
+// not of a tree: it ends a Fetch at once, since every tree would meet it.
+type StateError struct {
+	Path string // the state file
+	Err  error
+}
+
+func (e *StateError) Error() string { return fmt.Sprintf("state %s: %v", e.Path, e.Err) }
+
+func (e *StateError) Unwrap() error { return e.Err }
+
 // readSeen reads and verifies the checkpoint kept in name. A file that
-// does not open with v is an error naming it: the state was damaged or
-// written by someone else, and deciding what to trust is the user's.
+// does not open with v is an error: the state was damaged or written by
+// someone else, and deciding what to trust is the user's.
 func readSeen(name string, v note.Verifier) (checkpoint.Checkpoint, error) {
 	signed, err := os.ReadFile(name)
 	if err != nil {
@@ -94,14 +105,14 @@ func readSeen(name string, v note.Verifier) (checkpoint.Checkpoint, error) {
 	}
 	cp, err := checkpoint.Open(signed, v)
 	if err != nil {
-		return cp, fmt.Errorf("state %s: the checkpoint kept there does not verify with %s (remove the file to trust the next one seen): %w", name, v.Name(), err)
+		return cp, fmt.Errorf("the checkpoint kept there does not verify with %s (remove the file to trust the next one seen): %w", v.Name(), err)
 	}
 	return cp, nil
 }
 
 func writeSeen(name string, signed []byte) error {
 	if err := safefile.WriteFile(name, signed, 0o644); err != nil {
-		return fmt.Errorf("state: %w", err)
+		return &StateError{Path: name, Err: err}
 	}
 	return nil
 }

@@ -156,10 +156,32 @@ func TestVerifyDamagedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.Verify(context.Background(), base, "a", tt.verifier)
-	if err == nil || !strings.Contains(err.Error(), name) {
-		t.Fatalf("with a damaged state file: %v, want an error naming %s", err, name)
+	if se, ok := errors.AsType[*StateError](err); !ok || se.Path != name {
+		t.Fatalf("with a damaged state file: %v, want a StateError naming %s", err, name)
+	}
+	// A Fetch stops there: every tree would meet the same state.
+	var other reqLog // the URL's own tree, tried after the mirrors
+	o := fetchOpts(tt, serveTree(t, tt.root, other.wrap)+"a", filepath.Join(t.TempDir(), "a"))
+	o.Path, o.Mirrors, o.State = "a", []string{base}, dir
+	res, err := Fetch(context.Background(), o)
+	if _, ok := errors.AsType[*StateError](err); !ok || len(res.Tried) != 1 || len(other.matching("/.pando/")) != 0 {
+		t.Fatalf("Fetch with a damaged state: %v after %+v (the next tree's log asked: %+v), want a StateError at the first", err, res.Tried, other.matching("/.pando/"))
 	}
 	if got, _ := os.ReadFile(name); string(got) != string(damaged) {
 		t.Error("the damaged state file was replaced")
+	}
+}
+
+// TestVerifyStateUnwritable: a state directory that cannot be made is the
+// client's own failure, not the tree's.
+func TestVerifyStateUnwritable(t *testing.T) {
+	tt := newTestTree(t, map[string]string{"a": "alpha"})
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := stateClient(filepath.Join(file, "state")).Verify(context.Background(), serveTree(t, tt.root, nil), "a", tt.verifier)
+	if _, ok := errors.AsType[*StateError](err); !ok {
+		t.Fatalf("state under a file: %v, want a StateError", err)
 	}
 }
