@@ -16,8 +16,9 @@ import (
 type index struct {
 	m        *availability.Map
 	insecure bool
-	schemes  [2][]entry // by request scheme: 0 http, 1 https
-	plans    *planCache // nil: plans are made per request
+	schemes  [2][]entry      // by request scheme: 0 http, 1 https
+	asns     map[uint32]bool // the autonomous systems of the entries' mirrors
+	plans    *planCache      // nil: plans are made per request
 }
 
 // An entry is one mirror that may take requests of a scheme.
@@ -73,6 +74,12 @@ func newIndex(m *availability.Map, allowInsecure, cached bool) *index {
 			}
 			if e.n > 0 {
 				ix.schemes[si] = append(ix.schemes[si], e)
+				if e.asn != 0 {
+					if ix.asns == nil {
+						ix.asns = make(map[uint32]bool)
+					}
+					ix.asns[e.asn] = true
+				}
 			}
 		}
 	}

@@ -78,9 +78,22 @@ type planCache struct {
 
 func newPlanCache() *planCache { return &planCache{seed: maphash.MakeSeed()} }
 
+// planPlace returns what of loc a plan depends on. A client's autonomous
+// system puts a mirror in TierASN only if the mirror shares it, so for the
+// clients of networks no mirror is in it is dropped: all the clients of one
+// place then share one plan, whatever their network, which an ASN database
+// would otherwise split into a plan per network.
+func (ix *index) planPlace(loc geo.Location) geo.Location {
+	if loc.ASN != 0 && !ix.asns[loc.ASN] {
+		loc.ASN = 0
+	}
+	return loc
+}
+
 // plan returns the plan of the entries for scheme index si at loc, from
 // the index's cache if it has one.
 func (ix *index) plan(si int, loc geo.Location) *plan {
+	loc = ix.planPlace(loc)
 	c := ix.plans
 	if c == nil {
 		return newPlan(ix.schemes[si], loc)

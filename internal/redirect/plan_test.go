@@ -32,7 +32,7 @@ func TestPlanCache(t *testing.T) {
 					Lat: float64((i*7+g)%180 - 90), Lon: float64(i%360 - 180), ASN: uint32(i % 3)}
 				got := ix.plan(1, loc)
 				want := newPlan(ix.schemes[1], loc)
-				if got.loc != loc || !slices.Equal(got.order, want.order) {
+				if got.loc != ix.planPlace(loc) || !slices.Equal(got.order, want.order) {
 					t.Errorf("plan for %+v: %+v, want %+v", loc, got, want)
 					return
 				}
@@ -40,6 +40,35 @@ func TestPlanCache(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestPlanIgnoresForeignASN: clients of one place in networks no mirror is
+// in share one plan; a client in a mirror's network gets its own, with that
+// mirror first.
+func TestPlanIgnoresForeignASN(t *testing.T) {
+	de, _ := geo.CountryPlace("DE")
+	ms := []availability.Mirror{
+		{Name: "a", Country: "DE", Continent: "EU", HasCoords: true, Lat: de.Lat, Lon: de.Lon, Weight: 10},
+		{Name: "b", Country: "FR", Continent: "EU", ASN: 64500, Weight: 10},
+	}
+	ix := &index{plans: newPlanCache(), asns: map[uint32]bool{64500: true}}
+	for i := range ms {
+		ix.schemes[0] = append(ix.schemes[0], newEntry(i, &ms[i]))
+	}
+	at := func(asn uint32) geo.Location {
+		return geo.Location{Country: "DE", Continent: "EU", HasCoords: true, Lat: 52.5, Lon: 13.4, ASN: asn}
+	}
+	p1, p2 := ix.plan(0, at(3320)), ix.plan(0, at(6805))
+	if p1 != p2 || p1.loc.ASN != 0 {
+		t.Errorf("clients of two foreign networks at one place: plans %p (ASN %d) and %p", p1, p1.loc.ASN, p2)
+	}
+	if p1.order[0].tier != TierCountry || p1.order[0].entry != 0 {
+		t.Errorf("foreign network's plan starts with %+v, want mirror a in the country tier", p1.order[0])
+	}
+	own := ix.plan(0, at(64500))
+	if own == p1 || own.order[0].tier != TierASN || own.order[0].entry != 1 {
+		t.Errorf("client in b's network: plan %+v, want b first in the ASN tier", own.order)
+	}
 }
 
 // BenchmarkPlanMiss is what a request from a place the plan cache does not
