@@ -1,8 +1,8 @@
 package redirect
 
 import (
-	"cmp"
 	"hash/maphash"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync/atomic"
@@ -53,10 +53,31 @@ func newPlan(ents []entry, loc geo.Location) *plan {
 		p.order[next[t]] = pe
 		next[t]++
 	}
-	slices.SortFunc(p.order[starts[TierDistance]:starts[TierDistance+1]], func(a, b planned) int {
-		return cmp.Or(cmp.Compare(a.dist, b.dist), cmp.Compare(a.entry, b.entry))
-	})
+	sortByDistance(p.order[starts[TierDistance]:starts[TierDistance+1]])
 	return p
+}
+
+// sortByDistance sorts d by distance, nearest first, and by entry among
+// equals. It sorts integer keys, the distance's float32 bits (which order
+// like the distances do, to a metre or two) above the entry's place in d,
+// which is several times faster than sorting the entries themselves with
+// a comparison function: a plan for a new place is worked out while its
+// request waits.
+func sortByDistance(d []planned) {
+	var keyBuf [64]uint64
+	var tmpBuf [64]planned
+	keys, tmp := keyBuf[:0], tmpBuf[:0]
+	if len(d) > len(keyBuf) {
+		keys, tmp = make([]uint64, 0, len(d)), make([]planned, 0, len(d))
+	}
+	for i := range d {
+		keys = append(keys, uint64(math.Float32bits(float32(d[i].dist)))<<32|uint64(i))
+	}
+	slices.Sort(keys)
+	tmp = append(tmp, d...)
+	for i, k := range keys {
+		d[i] = tmp[uint32(k)]
+	}
 }
 
 // planSets is the number of sets of planWays plans a planCache keeps per

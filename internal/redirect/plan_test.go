@@ -1,7 +1,9 @@
 package redirect
 
 import (
+	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -86,5 +88,25 @@ func BenchmarkPlanMiss(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		newPlan(ents, loc)
+	}
+}
+
+// TestSortByDistance checks the key sort against a plain sort by distance
+// and entry, with ties, for tiers that fit the stack buffers and larger.
+func TestSortByDistance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 17, 64, 65, 300} {
+		d := make([]planned, n)
+		for i := range d {
+			d[i] = planned{entry: int32(i * 3), tier: TierDistance, dist: float64(rng.IntN(40)) * 250.5}
+		}
+		want := slices.Clone(d)
+		slices.SortFunc(want, func(a, b planned) int {
+			return cmp.Or(cmp.Compare(a.dist, b.dist), cmp.Compare(a.entry, b.entry))
+		})
+		sortByDistance(d)
+		if !slices.Equal(d, want) {
+			t.Errorf("%d entries: %v, want %v", n, d, want)
+		}
 	}
 }
