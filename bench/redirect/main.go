@@ -58,6 +58,7 @@ import (
 type config struct {
 	objects  int
 	mirrors  int
+	places   int // client places in the GeoIP database; 0: one per country
 	seed     uint64
 	duration time.Duration
 	rounds   int
@@ -89,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	fs.IntVar(&c.objects, "objects", 75000, "objects in the map")
 	fs.IntVar(&c.mirrors, "mirrors", 60, "mirrors in the registry")
+	fs.IntVar(&c.places, "places", 0, "client places (networks at distinct coordinates) in the GeoIP database; 0: one per mirror country")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generator (same seed, same map)")
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "length of each wrk run")
 	fs.IntVar(&c.rounds, "rounds", 3, "wrk runs per server and connection count (the median is reported)")
@@ -111,6 +113,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-objects %d: want 100 to 2000000", c.objects)
 	case c.mirrors < 2 || c.mirrors > 1000:
 		return c, fmt.Errorf("-mirrors %d: want 2 to 1000", c.mirrors)
+	case c.places < 0 || c.places > 65536:
+		return c, fmt.Errorf("-places %d: want 0 to 65536", c.places)
 	case c.duration < time.Second || c.duration > time.Hour:
 		return c, fmt.Errorf("-duration %v: want 1s to 1h", c.duration)
 	case c.rounds < 1 || c.rounds > 99:

@@ -57,7 +57,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(cfg.seed, 3))
-	geoFile, ips, err := makeGeo(dir, rng)
+	geoFile, ips, err := makeGeo(dir, cfg.places, rng)
 	if err != nil {
 		return err
 	}

@@ -113,19 +113,36 @@ func randomPath(rng *rand.Rand) string {
 		rng.IntN(10), rng.IntN(30), rng.IntN(100), 1+rng.IntN(5), arch)
 }
 
-// makeGeo writes a GeoIP database mapping 10.N.0.0/16 to the N-th country
-// (at its representative point) and returns its name and client addresses:
-// three in each network and a few in no network.
-func makeGeo(dir string, rng *rand.Rand) (string, []string, error) {
+// makeGeo writes a GeoIP database and returns its name and client
+// addresses, a few of them in no network. With places 0 it maps 10.N.0.0/16
+// to the N-th country, at its representative point, with three addresses in
+// each: every request comes from one of 30 places, as from a country
+// database. Otherwise it maps places /24 networks under 10.0.0.0/8, taking
+// the countries in turn, each at a point up to 3 degrees from its country's,
+// with one address in each: as from a city database and clients all over,
+// so that few requests come from a place seen just before.
+func makeGeo(dir string, places int, rng *rand.Rand) (string, []string, error) {
 	var nets []geotest.Network
 	var ips []string
-	for i, cc := range countries() {
-		p, _ := geo.CountryPlace(cc)
-		nets = append(nets, geotest.Network{CIDR: fmt.Sprintf("10.%d.0.0/16", i), Country: cc, Continent: p.Continent,
-			HasCoords: true, Lat: p.Lat, Lon: p.Lon, ASN: uint32(64500 + i)})
-		for k := 0; k < 3; k++ {
-			ips = append(ips, netip.AddrFrom4([4]byte{10, byte(i), byte(rng.IntN(256)), byte(1 + rng.IntN(254))}).String())
+	ccs := countries()
+	if places == 0 {
+		for i, cc := range ccs {
+			p, _ := geo.CountryPlace(cc)
+			nets = append(nets, geotest.Network{CIDR: fmt.Sprintf("10.%d.0.0/16", i), Country: cc, Continent: p.Continent,
+				HasCoords: true, Lat: p.Lat, Lon: p.Lon, ASN: uint32(64500 + i)})
+			for k := 0; k < 3; k++ {
+				ips = append(ips, netip.AddrFrom4([4]byte{10, byte(i), byte(rng.IntN(256)), byte(1 + rng.IntN(254))}).String())
+			}
 		}
+	}
+	for i := range places {
+		cc := ccs[i%len(ccs)]
+		p, _ := geo.CountryPlace(cc)
+		lat := max(-89.9, min(89.9, p.Lat+6*rng.Float64()-3))
+		lon := max(-179.9, min(179.9, p.Lon+6*rng.Float64()-3))
+		nets = append(nets, geotest.Network{CIDR: fmt.Sprintf("10.%d.%d.0/24", i>>8, i&0xff), Country: cc, Continent: p.Continent,
+			HasCoords: true, Lat: lat, Lon: lon, ASN: uint32(64500 + i)})
+		ips = append(ips, netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), byte(1 + rng.IntN(254))}).String())
 	}
 	ips = append(ips, "192.0.2.10", "198.51.100.20")
 	name := filepath.Join(dir, "geo.mmdb")
