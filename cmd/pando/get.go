@@ -99,7 +99,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w (--force replaces it)", err)
 	}
 	if _, ok := errors.AsType[*get.StateError](err); ok {
-		return fmt.Errorf("%w (--state DIR keeps it elsewhere, --state \"\" keeps none)", err)
+		return fmt.Errorf("%w (a damaged file may be removed; --state DIR keeps the state elsewhere)", err)
 	}
 	return err
 }
@@ -116,10 +116,11 @@ func defaultGetState() string {
 	return ""
 }
 
-// usableState returns the state directory to use: dir, made if missing.
-// A --state given that cannot be made is an error; the default one is
-// given up, with a warning, so that a user without a writable home can
-// still download (without rollback protection across runs).
+// usableState returns the state directory to use: dir, made if missing and
+// checked to take files. A --state given that cannot be used is an error;
+// the default one is given up, with a warning, so that a user without a
+// writable home can still download (without rollback protection across
+// runs).
 func usableState(e *env, fs *cmdFlags, dir string) (string, error) {
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "state" })
@@ -129,7 +130,7 @@ func usableState(e *env, fs *cmdFlags, dir string) (string, error) {
 		}
 		return "", nil
 	}
-	err := os.MkdirAll(dir, 0o755)
+	err := writableDir(dir)
 	switch {
 	case err == nil:
 		return dir, nil
@@ -138,6 +139,20 @@ func usableState(e *env, fs *cmdFlags, dir string) (string, error) {
 	}
 	e.logger().Warn("cannot keep checkpoints: older signed states are not refused (--state DIR)", "dir", dir, "err", err)
 	return "", nil
+}
+
+// writableDir makes dir if it is missing and checks that a file can be
+// made in it.
+func writableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // parseWithURL parses flags placed before or after the one URL argument.

@@ -57,12 +57,13 @@ func newPlan(ents []entry, loc geo.Location) *plan {
 	return p
 }
 
-// sortByDistance sorts d by distance, nearest first, and by entry among
-// equals. It sorts integer keys, the distance's float32 bits (which order
-// like the distances do, to a metre or two) above the entry's place in d,
-// which is several times faster than sorting the entries themselves with
-// a comparison function: a plan for a new place is worked out while its
-// request waits.
+// sortByDistance sorts d, which is in entry order, by distance, nearest
+// first, and by entry among equals. It sorts integer keys, the distance's
+// float32 bits (which order like the distances do, to a metre or two)
+// above the entry's place in d, which is several times faster than sorting
+// the entries themselves with a comparison function (a plan for a new
+// place is worked out while its request waits), and then puts right the
+// rare neighbours closer than float32 tells apart.
 func sortByDistance(d []planned) {
 	var keyBuf [64]uint64
 	var tmpBuf [64]planned
@@ -78,6 +79,16 @@ func sortByDistance(d []planned) {
 	for i, k := range keys {
 		d[i] = tmp[uint32(k)]
 	}
+	for i := 1; i < len(d); i++ { // an insertion sort: linear on sorted input
+		for j := i; j > 0 && closer(d[j], d[j-1]); j-- {
+			d[j], d[j-1] = d[j-1], d[j]
+		}
+	}
+}
+
+// closer reports whether a comes before b in a distance tier.
+func closer(a, b planned) bool {
+	return a.dist < b.dist || a.dist == b.dist && a.entry < b.entry
 }
 
 // planSets is the number of sets of planWays plans a planCache keeps per

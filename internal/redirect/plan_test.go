@@ -99,6 +99,9 @@ func TestSortByDistance(t *testing.T) {
 		d := make([]planned, n)
 		for i := range d {
 			d[i] = planned{entry: int32(i * 3), tier: TierDistance, dist: float64(rng.IntN(40)) * 250.5}
+			if i%5 == 0 { // closer to another than float32 tells apart
+				d[i].dist = 10000 + float64(rng.IntN(3))*0.0002
+			}
 		}
 		want := slices.Clone(d)
 		slices.SortFunc(want, func(a, b planned) int {
