@@ -236,6 +236,7 @@ type getJSON struct {
 	JournalBytes int64       `json:"journal_bytes"`
 	Tiles        int         `json:"tiles"`
 	Seconds      float64     `json:"seconds"`
+	State        string      `json:"state,omitempty"`
 	Error        string      `json:"error,omitempty"`
 }
 
@@ -248,7 +249,7 @@ type triedJSON struct {
 func printGetJSON(w io.Writer, r get.Result, err error) error {
 	j := getJSON{
 		Path: r.Path, Output: r.Output, MirrorUsed: r.MirrorUsed, Tried: []triedJSON{},
-		JournalBytes: r.Cost.JournalBytes, Tiles: r.Cost.Tiles, Seconds: r.Duration.Seconds(),
+		JournalBytes: r.Cost.JournalBytes, Tiles: r.Cost.Tiles, Seconds: r.Duration.Seconds(), State: r.State,
 	}
 	if r.Target != "" { // the record was proved
 		j.Target, j.Size, j.SHA256 = r.Target, &r.Size, hex.EncodeToString(r.SHA256[:])

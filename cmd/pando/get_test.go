@@ -455,13 +455,20 @@ func TestGetRefusesRollback(t *testing.T) {
 	dir := t.TempDir()
 
 	out := filepath.Join(dir, "fresh.bin")
-	mustPando(t, "get", g.url+target, "--pubkey", g.pub, "-o", out, "--state", state, "--quiet")
+	r := mustPando(t, "get", g.url+target, "--pubkey", g.pub, "-o", out, "--state", state, "--quiet", "--json")
 	if got := readFile(t, dir, "fresh.bin"); !bytes.Equal(got, fresh) {
 		t.Fatal("the origin's get did not give the new version")
 	}
+	var summary struct{ State string }
+	if err := json.Unmarshal([]byte(r.stdout), &summary); err != nil || filepath.Dir(summary.State) != state {
+		t.Fatalf("--json state %q (%v), want a file in %s", summary.State, err, state)
+	}
+	if _, err := os.Stat(summary.State); err != nil {
+		t.Fatalf("the state file the summary names: %v", err)
+	}
 
 	out = filepath.Join(dir, "stale.bin")
-	r := pando(t, "get", stale+target, "--pubkey", g.pub, "-o", out, "--state", state, "--quiet")
+	r = pando(t, "get", stale+target, "--pubkey", g.pub, "-o", out, "--state", state, "--quiet")
 	if r.code != 1 || !strings.Contains(r.stderr, "rollback") || !strings.Contains(r.stderr, state) {
 		t.Fatalf("get from the stale mirror: exit %d, want 1 and a rollback naming the state:\n%s", r.code, r.stderr)
 	}

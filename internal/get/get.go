@@ -70,6 +70,7 @@ type Result struct {
 	MirrorUsed string    // the URL the bytes came from; "" if they were on disk already
 	Tried      []Attempt // every verification and download attempt, in order
 	Cost       Cost      // what proving the record took
+	State      string    // the file that keeps the newest checkpoint of the key; "" without Options.State
 	Duration   time.Duration
 }
 
@@ -94,6 +95,9 @@ func Fetch(ctx context.Context, opts Options) (Result, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	r := &run{c: c, o: opts, log: log, res: Result{Output: opts.Output}}
+	if opts.State != "" {
+		r.res.State = seenFile(opts.State, opts.Verifier)
+	}
 	err := r.fetch(ctx)
 	r.res.Duration = time.Since(start)
 	return r.res, err
