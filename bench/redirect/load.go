@@ -54,7 +54,7 @@ func loadAll(ctx context.Context, cfg config, dir string, edge *proc, paths, ips
 	var procs [nServers]*proc
 	procs[srvPando] = edge
 	for _, i := range []int{srvMinimal, srvFixedFull} {
-		if procs[i], err = startReference(ctx, serverName(i), paths[0]); err != nil {
+		if procs[i], err = startReference(ctx, f.pinning, serverName(i), paths[0]); err != nil {
 			return err
 		}
 		defer procs[i].stop()
@@ -108,7 +108,7 @@ func measure(ctx context.Context, p *proc, cpus, script string, threads, conns i
 }
 
 // startReference starts this program as a reference server.
-func startReference(ctx context.Context, mode, path string) (*proc, error) {
+func startReference(ctx context.Context, pin pinning, mode, path string) (*proc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -117,7 +117,7 @@ func startReference(ctx context.Context, mode, path string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := startProc(addr, self, "-minimal-server", mode+"@"+addr)
+	p, err := startProc(pin.serverEnv(), addr, self, "-minimal-server", mode+"@"+addr)
 	if err != nil {
 		return nil, err
 	}

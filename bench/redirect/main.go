@@ -26,8 +26,10 @@
 //     is loaded in turn, round after round, and the median round is
 //     reported with the spread, so that other load on the machine falls on
 //     all alike. With two CPUs or more, wrk runs on the first half of them
-//     and every server, once started, on the rest (taskset; -pin=false
-//     shares them), so that neither takes CPU time from the other.
+//     with one thread per CPU, and every server, once started, on the rest
+//     (taskset; -pin=false shares them), so that neither takes CPU time
+//     from the other; the servers start with GOMAXPROCS set to the CPUs
+//     they will have.
 //
 // wrk's Lua script varies the path over a sample of the objects and sends
 // X-Forwarded-For from networks in the generated database; the edge trusts
@@ -94,7 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generator (same seed, same map)")
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "length of each wrk run")
 	fs.IntVar(&c.rounds, "rounds", 3, "wrk runs per server and connection count (the median is reported)")
-	fs.IntVar(&c.threads, "threads", 2, "wrk threads")
+	fs.IntVar(&c.threads, "threads", 0, "wrk threads; 0: one per CPU wrk runs on")
 	fs.StringVar(&c.pando, "pando", "", "use this pando binary instead of building ./cmd/pando")
 	fs.BoolVar(&c.load, "load", true, "run the wrk load (-load=false: only map and startup figures)")
 	fs.BoolVar(&c.pin, "pin", true, "with 2 or more CPUs, pin wrk to CPU 0 and every server to the others (taskset)")
@@ -119,8 +121,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-duration %v: want 1s to 1h", c.duration)
 	case c.rounds < 1 || c.rounds > 99:
 		return c, fmt.Errorf("-rounds %d: want 1 to 99", c.rounds)
-	case c.threads < 1 || c.threads > 64:
-		return c, fmt.Errorf("-threads %d: want 1 to 64", c.threads)
+	case c.threads < 0 || c.threads > 64:
+		return c, fmt.Errorf("-threads %d: want 0 to 64", c.threads)
 	}
 	return c, nil
 }

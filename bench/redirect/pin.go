@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 )
@@ -12,6 +13,8 @@ import (
 // same CPUs.
 type pinning struct {
 	load, servers string // taskset CPU lists; "" runs unpinned
+	loadCPUs      int    // how many CPUs load names
+	serverCPUs    int    // how many CPUs servers names
 }
 
 // newPinning gives wrk the first half of the CPUs and the servers the rest
@@ -26,7 +29,31 @@ func newPinning(cfg config) (pinning, error) {
 	if _, err := exec.LookPath("taskset"); err != nil {
 		return pinning{}, fmt.Errorf("taskset is not on PATH (util-linux), or run with -pin=false: %w", err)
 	}
-	return pinning{load: cpuRange(0, n/2-1), servers: cpuRange(n/2, n-1)}, nil
+	return pinning{load: cpuRange(0, n/2-1), servers: cpuRange(n/2, n-1), loadCPUs: n / 2, serverCPUs: n - n/2}, nil
+}
+
+// serverEnv returns the environment a server under test starts with. A
+// pinned one is told how many CPUs it will have: Go sizes GOMAXPROCS by
+// the CPUs a process may use when it starts and does not follow a later
+// taskset, and twice as many Ps as CPUs time-slice each other, which
+// costs CPU and puts scheduler ticks into the tail latency.
+func (p pinning) serverEnv() []string {
+	if p.servers == "" {
+		return nil
+	}
+	return append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", p.serverCPUs))
+}
+
+// wrkThreads returns the wrk threads to run: as many as asked, or with 0
+// one per CPU wrk may use.
+func (p pinning) wrkThreads(asked int) int {
+	switch {
+	case asked > 0:
+		return asked
+	case p.loadCPUs > 0:
+		return p.loadCPUs
+	}
+	return max(runtime.NumCPU()/2, 1)
 }
 
 func cpuRange(lo, hi int) string {
@@ -50,5 +77,5 @@ func (p pinning) String() string {
 	if p.servers == "" {
 		return "not pinned: wrk and the servers share the CPUs"
 	}
-	return fmt.Sprintf("wrk pinned to CPU %s, each server to CPU %s (taskset)", p.load, p.servers)
+	return fmt.Sprintf("wrk pinned to CPU %s, each server to CPU %s (taskset, GOMAXPROCS=%d)", p.load, p.servers, p.serverCPUs)
 }

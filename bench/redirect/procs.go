@@ -37,10 +37,11 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// startProc starts name with args; the caller passes the address it will
-// listen on.
-func startProc(addr, name string, args ...string) (*proc, error) {
+// startProc starts name with args in env (nil: this process's); the
+// caller passes the address it will listen on.
+func startProc(env []string, addr, name string, args ...string) (*proc, error) {
 	p := &proc{cmd: exec.Command(name, args...), addr: addr, log: &buftest.Buffer{}}
+	p.cmd.Env = env
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
@@ -73,8 +74,8 @@ func (p *proc) waitRedirect(ctx context.Context, started time.Time, path string)
 }
 
 // pin moves every thread of the process to cpus ("" leaves it where it
-// is). A Go program follows: its GOMAXPROCS becomes the number of CPUs it
-// may now run on, within a second or so.
+// is). A Go program keeps the GOMAXPROCS it started with: start it with
+// pinning.serverEnv.
 func (p *proc) pin(cpus string) error {
 	if cpus == "" {
 		return nil

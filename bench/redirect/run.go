@@ -67,6 +67,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	f.pinning = pin
+	cfg.threads = pin.wrkThreads(cfg.threads)
 	edge, err := startEdge(ctx, pando, mapFile, pub, geoFile, paths[0], &f)
 	if err != nil {
 		return err
@@ -171,7 +172,7 @@ func startEdge(ctx context.Context, pando, mapFile, pub, geoFile, firstPath stri
 		return nil, err
 	}
 	start := time.Now()
-	p, err := startProc(addr, pando, "redirect", "--map", mapFile, "--pubkey", pub, "--listen", addr,
+	p, err := startProc(f.pinning.serverEnv(), addr, pando, "redirect", "--map", mapFile, "--pubkey", pub, "--listen", addr,
 		"--geoip", geoFile, "--trusted-proxy", "127.0.0.1", "--reload", "0")
 	if err != nil {
 		return nil, err
