@@ -2,16 +2,24 @@
 
 GO ?= go
 
-.PHONY: build test deps vet fuzz bench-sync clean
+.PHONY: build test deps cross fuzz bench-sync clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/pando ./cmd/pando
 
 # test installs the Debian packages the tests drive (when missing and run as
-# root), then vets and runs every test with the race detector.
+# root), then vets and runs every test with the race detector, and vets the
+# tree as FreeBSD and macOS build it.
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) cross
+
+# cross type-checks everything, tests included, for the other systems pando
+# builds for; their tests run only there.
+cross:
+	GOOS=freebsd $(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
 
 deps:
 	@sh scripts/install-deps.sh

@@ -50,8 +50,8 @@ const (
 func linkBounds() (backlog, batch int) {
 	backlog, batch = linkBacklog, linkBatch
 	var lim unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < uint64(3*(backlog+batch)) {
-		third := int(lim.Cur / 3)
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && uint64(lim.Cur) < uint64(3*(backlog+batch)) {
+		third := int(uint64(lim.Cur) / 3) // int64 on some systems
 		backlog, batch = max(third*2/3, 8), max(third/3, 4)
 	}
 	return backlog, batch
@@ -251,7 +251,7 @@ func (f *fetcher) placeDirect(ctx context.Context, b blob, data []byte, near *di
 	if dir < 0 {
 		return false, nil
 	}
-	fd, err := unix.Openat(dir, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	fd, err := openUnnamed(dir)
 	if err != nil {
 		return false, nil
 	}
@@ -264,11 +264,9 @@ func (f *fetcher) placeDirect(ctx context.Context, b blob, data []byte, near *di
 		unix.Close(fd)
 		return true, &os.PathError{Op: "chmod", Path: b.direct, Err: err}
 	}
-	if err := unix.UtimesNanoAt(fd, "", []unix.Timespec{ts, ts}, unix.AT_EMPTY_PATH); err != nil {
-		if err := unix.Futimes(fd, []unix.Timeval{unix.NsecToTimeval(ts.Nano()), unix.NsecToTimeval(ts.Nano())}); err != nil {
-			unix.Close(fd)
-			return true, &os.PathError{Op: "chtimes", Path: b.direct, Err: err}
-		}
+	if err := setTimes(fd, ts); err != nil {
+		unix.Close(fd)
+		return true, &os.PathError{Op: "chtimes", Path: b.direct, Err: err}
 	}
 	return true, f.linker.add(ctx, unlinked{fd: fd, b: b, name: b.hex()})
 }

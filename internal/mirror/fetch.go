@@ -110,7 +110,9 @@ type fetcher struct {
 // whole file system is cheaper than an fsync per file.
 const batchSync = 512
 
-func syncEachBelow(files int) bool { return files < batchSync }
+// syncEachBelow reports whether a batch of files is synced file by file:
+// below batchSync, and always where there is no syncfs(2).
+func syncEachBelow(files int) bool { return files < batchSync || !safefile.CanSyncFS }
 
 // durable makes every staged file, bytes and name, durable: by one SyncFS
 // for a large batch, or, when each file was synced as it was written, by a

@@ -125,9 +125,9 @@ func (d *stagingDir) writeWhole(name string, data []byte, sync bool, near int) e
 	if near < 0 {
 		near = dfd
 	}
-	fd, err := unix.Openat(near, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	fd, err := openUnnamed(near)
 	if err != nil && near != dfd {
-		fd, err = unix.Openat(dfd, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		fd, err = openUnnamed(dfd)
 	}
 	if err != nil {
 		return writeViaPart(filepath.Join(d.f.Name(), name), data, sync)
@@ -169,7 +169,7 @@ func (d *stagingDir) name(fd int, name string) error {
 // AT_EMPTY_PATH where the kernel allows it, through /proc/self/fd otherwise.
 func (d *stagingDir) link(fd, dir int, name string) error {
 	if !d.noEmptyPath.Load() {
-		err := unix.Linkat(fd, "", dir, name, unix.AT_EMPTY_PATH)
+		err := linkEmptyPath(fd, dir, name)
 		if err == nil || errors.Is(err, unix.EEXIST) {
 			return err
 		}

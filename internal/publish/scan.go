@@ -191,7 +191,7 @@ func statOf(fi fs.FileInfo) fileStat {
 	s := fileStat{Size: fi.Size(), MTime: fi.ModTime().UnixNano()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		s.Inode = st.Ino
-		s.CTime = st.Ctim.Sec*1e9 + st.Ctim.Nsec
+		s.CTime = ctime(st)
 	}
 	return s
 }

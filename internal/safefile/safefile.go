@@ -11,8 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
 )
 
 // WriteFile writes data to name so that a crash at any point leaves either
@@ -170,14 +168,18 @@ func WriteFileNoDirSync(name string, data []byte, perm os.FileMode) error {
 // SyncFS makes every write to the file system holding path durable with one
 // syncfs(2). A writer of thousands of files calls it once instead of
 // fsyncing each; it also waits for other programs' writes to that file
-// system, so it pays off only for large batches.
+// system, so it pays off only for large batches. Only Linux has it
+// (CanSyncFS); elsewhere it fails, and writers sync file by file.
 func SyncFS(path string) error {
+	if !CanSyncFS {
+		return fmt.Errorf("syncfs %s: %w", path, errors.ErrUnsupported)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := unix.Syncfs(int(f.Fd())); err != nil {
+	if err := syncfs(f); err != nil {
 		return fmt.Errorf("syncfs %s: %w", path, err)
 	}
 	return nil

@@ -1,0 +1,6 @@
+package publish
+
+import "syscall"
+
+// ctime returns the inode change time of st in nanoseconds.
+func ctime(st *syscall.Stat_t) int64 { return st.Ctim.Sec*1e9 + st.Ctim.Nsec }

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package pgtest
+
+import "syscall"
+
+// endWithParent does nothing: only Linux ends a child with its parent, so
+// elsewhere a test binary killed by a timeout leaves the server running.
+func endWithParent(*syscall.SysProcAttr) {}
