@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pando-mirror/pando/internal/buftest"
 )
 
 // TestSyncLock runs two syncs of one mirror at once: the second exits at
@@ -24,7 +25,8 @@ func TestSyncLock(t *testing.T) {
 	m := filepath.Join(n.dir, "mirror")
 
 	first := startSync(t, n, m, "--bwlimit", "1M") // holds the lock about 3 s
-	waitForFile(t, filepath.Join(m, ".pando", "local", "lock"))
+	lock := filepath.Join(m, ".pando", "local", "lock")
+	waitFor(t, lock+" to appear", func() bool { _, err := os.Stat(lock); return err == nil }, &first.stderr)
 	time.Sleep(200 * time.Millisecond)
 
 	r := n.sync(t, n.url, m)
@@ -215,7 +217,7 @@ type running struct {
 	cmd    *exec.Cmd
 	done   chan struct{}
 	err    error
-	stderr bytes.Buffer
+	stderr buftest.Buffer // written by the running command
 }
 
 func startSync(t *testing.T, n *network, root string, extra ...string) *running {
@@ -248,15 +250,4 @@ func firstDone(s *running) bool {
 	default:
 		return false
 	}
-}
-
-func waitForFile(t *testing.T, name string) {
-	t.Helper()
-	for range 200 {
-		if _, err := os.Stat(name); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s never appeared", name)
 }
