@@ -8,17 +8,17 @@ build:
 	CGO_ENABLED=0 $(GO) build -o bin/pando ./cmd/pando
 
 # test installs the Debian packages the tests drive (when missing and run as
-# root), then vets and runs every test with the race detector, and vets the
-# tree as FreeBSD and macOS build it.
-test: deps
-	$(GO) vet ./...
+# root), vets the tree as Linux, FreeBSD, OpenBSD and macOS build it, then
+# runs every test with the race detector.
+test: deps cross
 	$(GO) test -race -count=1 -timeout 20m ./...
-	$(MAKE) cross
 
-# cross type-checks everything, tests included, for the other systems pando
-# builds for; their tests run only there.
+# cross vets everything, tests included, for each system pando builds for;
+# the tests themselves run on Linux.
 cross:
+	$(GO) vet ./...
 	GOOS=freebsd $(GO) vet ./...
+	GOOS=openbsd $(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
 
 deps:

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	mathrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,6 +50,48 @@ func TestSyncLock(t *testing.T) {
 		t.Errorf("first sync: %v", err)
 	}
 	n.verify(t, m)
+}
+
+// TestSyncRefusesCaseInsensitiveTree: a mirror sync and a restore into a
+// tree whose file system takes a name and its upper-case form for one file
+// (a hard link from the lock file's upper-case name stands in for one) exit
+// 1 saying so, and write nothing into it.
+func TestSyncRefusesCaseInsensitiveTree(t *testing.T) {
+	n := newNetwork(t, sampleFiles)
+	for _, cmd := range []string{"sync", "restore"} {
+		t.Run(cmd, func(t *testing.T) {
+			root := filepath.Join(n.dir, "folding-"+cmd)
+			local := filepath.Join(root, ".pando", "local")
+			if err := os.MkdirAll(local, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(local, "lock"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Link(filepath.Join(local, "lock"), filepath.Join(local, "LOCK")); err != nil {
+				t.Fatal(err)
+			}
+			var r result
+			if cmd == "sync" {
+				r = n.sync(t, n.url, root)
+			} else {
+				r = pando(t, "restore", "--from", n.url, "--pubkey", n.pub, "--root", root, "--quiet")
+			}
+			if r.code != 1 || !strings.Contains(r.stderr, "does not tell upper from lower case") {
+				t.Errorf("exit %d, stderr %q; want exit 1 naming the file system's case folding", r.code, r.stderr)
+			}
+			var names []string
+			filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					names = append(names, strings.TrimPrefix(p, root+"/"))
+				}
+				return nil
+			})
+			if want := []string{".pando/local/LOCK", ".pando/local/lock"}; !slices.Equal(names, want) {
+				t.Errorf("the tree holds %v, want only %v", names, want)
+			}
+		})
+	}
 }
 
 // TestSyncBandwidthCap transfers a few tens of MB under --bwlimit and checks

@@ -5,11 +5,16 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/pando-mirror/pando/internal/safefile"
 )
 
 // TestCommitSyncFS: committing with one syncfs writes the same files as
 // committing with an fsync each, and the result loads.
 func TestCommitSyncFS(t *testing.T) {
+	if !safefile.CanSyncFS {
+		t.Skip("syncfs(2) is Linux's; elsewhere nothing calls CommitSyncFS")
+	}
 	s, v := newKey(t)
 	a, b := t.TempDir(), t.TempDir()
 	l1, signed1 := extend(t, Empty(origin), recordLines(t, 0, 300), s, 1700001000)

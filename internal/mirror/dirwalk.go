@@ -95,9 +95,9 @@ func openDirAt(parent int, name string, keep bool) (int, error) {
 			if err = unix.Mkdirat(parent, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 				return -1, err
 			}
-		case (errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP)) && keep:
+		case (errors.Is(err, unix.ENOTDIR) || errors.Is(err, errSymlink)) && keep:
 			return -1, errInTheWay
-		case errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.ELOOP):
+		case errors.Is(err, unix.ENOTDIR), errors.Is(err, errSymlink):
 			if err = unix.Unlinkat(parent, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 				return -1, err
 			}

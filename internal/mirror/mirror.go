@@ -122,14 +122,42 @@ func lock(ctx context.Context, opts Options) (*safefile.Lock, error) {
 	if err := os.MkdirAll(opts.Root, 0o755); err != nil {
 		return nil, err
 	}
+	var lk *safefile.Lock
+	var err error
 	if opts.Wait {
-		return safefile.WaitLock(ctx, name, "pando mirror sync")
+		lk, err = safefile.WaitLock(ctx, name, "pando mirror sync")
+	} else {
+		lk, err = safefile.TryLock(name, "pando mirror sync")
 	}
-	lk, err := safefile.TryLock(name, "pando mirror sync")
 	if errors.Is(err, safefile.ErrLocked) {
 		return nil, fmt.Errorf("another sync holds the lock on %s (use --wait to queue): %w", opts.Root, err)
 	}
-	return lk, err
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCase(opts.Root, name); err != nil {
+		lk.Unlock()
+		return nil, err
+	}
+	return lk, nil
+}
+
+// checkCase refuses a tree on a file system that does not tell upper from
+// lower case, found by the name of its lock file: there, two paths that
+// differ only in case are one file, and installing one could overwrite or
+// remove the other.
+func checkCase(root, lockName string) error {
+	ok, err := safefile.CaseSensitive(lockName)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return fmt.Errorf("%s is on a file system that does not tell upper from lower case "+
+			"(%s and its upper-case name are one file), where paths that differ only in case "+
+			"would overwrite each other; use a case-sensitive one (on macOS, a case-sensitive APFS volume)",
+			root, lockName)
+	}
+	return nil
 }
 
 // syncFrom runs the sync against one upstream.

@@ -182,7 +182,8 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreReport, error) {
 	if err := checkTarget(opts.Root); err != nil {
 		return rep, err
 	}
-	lk, err := safefile.TryLock(filepath.Join(opts.Root, filepath.FromSlash(logdir.LockPath)), "pando restore")
+	lockName := filepath.Join(opts.Root, filepath.FromSlash(logdir.LockPath))
+	lk, err := safefile.TryLock(lockName, "pando restore")
 	if errors.Is(err, safefile.ErrLocked) {
 		return rep, fmt.Errorf("another run holds the lock on %s: %w", opts.Root, err)
 	}
@@ -190,6 +191,9 @@ func Restore(ctx context.Context, opts RestoreOptions) (*RestoreReport, error) {
 		return rep, err
 	}
 	defer lk.Unlock()
+	if err := checkCase(opts.Root, lockName); err != nil {
+		return rep, err
+	}
 	r := &restoreRun{opts: opts, rep: rep, failures: make(map[[32]byte][]SourceFailure)}
 	defer r.closePeers()
 	err = r.run(ctx)
