@@ -96,7 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generator (same seed, same map)")
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "length of each wrk run")
 	fs.IntVar(&c.rounds, "rounds", 3, "wrk runs per server and connection count (the median is reported)")
-	fs.IntVar(&c.threads, "threads", 0, "wrk threads; 0: one per CPU wrk runs on")
+	fs.IntVar(&c.threads, "threads", 0, "wrk threads; 0: one per CPU wrk is pinned to (half the CPUs with -pin=false)")
 	fs.StringVar(&c.pando, "pando", "", "use this pando binary instead of building ./cmd/pando")
 	fs.BoolVar(&c.load, "load", true, "run the wrk load (-load=false: only map and startup figures)")
 	fs.BoolVar(&c.pin, "pin", true, "with 2 or more CPUs, pin wrk to CPU 0 and every server to the others (taskset)")

@@ -34,9 +34,10 @@ func newPinning(cfg config) (pinning, error) {
 
 // serverEnv returns the environment a server under test starts with. A
 // pinned one is told how many CPUs it will have: Go sizes GOMAXPROCS by
-// the CPUs a process may use when it starts and does not follow a later
-// taskset, and twice as many Ps as CPUs time-slice each other, which
-// costs CPU and puts scheduler ticks into the tail latency.
+// the CPUs a process may use when it starts and follows a later taskset
+// only when its runtime next looks, about once a second while busy; more
+// Ps than CPUs time-slice each other, which costs CPU and puts scheduler
+// ticks into the tail latency.
 func (p pinning) serverEnv() []string {
 	if p.servers == "" {
 		return nil
@@ -45,7 +46,7 @@ func (p pinning) serverEnv() []string {
 }
 
 // wrkThreads returns the wrk threads to run: as many as asked, or with 0
-// one per CPU wrk may use.
+// one per CPU wrk is pinned to (half the CPUs, unpinned).
 func (p pinning) wrkThreads(asked int) int {
 	switch {
 	case asked > 0:

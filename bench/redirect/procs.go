@@ -74,8 +74,8 @@ func (p *proc) waitRedirect(ctx context.Context, started time.Time, path string)
 }
 
 // pin moves every thread of the process to cpus ("" leaves it where it
-// is). A Go program keeps the GOMAXPROCS it started with: start it with
-// pinning.serverEnv.
+// is). Start a Go program with pinning.serverEnv, so that its GOMAXPROCS
+// fits from the start.
 func (p *proc) pin(cpus string) error {
 	if cpus == "" {
 		return nil
