@@ -306,6 +306,7 @@ func commit(root string, old, next *Log, signed []byte, syncFS bool) error {
 func writeTiles(root string, old, next *Log, sync bool) error {
 	hr := next.HashReader()
 	dirs := make(map[string]bool)
+	top := filepath.Clean(root)
 	for _, t := range tlog.NewTiles(TileHeight, old.N(), next.N()) {
 		data, err := tlog.ReadTileData(t, hr)
 		if err != nil {
@@ -319,7 +320,12 @@ func writeTiles(root string, old, next *Log, sync bool) error {
 		if err := write(name, data, 0o644); err != nil {
 			return err
 		}
-		dirs[filepath.Dir(name)] = true
+		// The tile's directory and those above it up to the root, which
+		// this write may have made: a new directory's name is durable only
+		// once its parent is synced.
+		for d := filepath.Dir(name); !dirs[d] && d != top; d = filepath.Dir(d) {
+			dirs[d] = true
+		}
 	}
 	if !sync {
 		return nil

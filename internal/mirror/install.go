@@ -114,9 +114,17 @@ func (in *installer) durable(p plan) error {
 	if in.syncsFS(p) {
 		return safefile.SyncFS(in.rootDir)
 	}
+	// Each directory a file was moved into, and each above it: an install
+	// may have made them, and a new directory's name is durable only once
+	// its parent is synced.
 	dirs := map[string]bool{in.staging: true}
 	for _, r := range p.install {
-		dirs[path.Dir(r.Path)] = true
+		for d := path.Dir(r.Path); !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+			if d == "." {
+				break
+			}
+		}
 	}
 	for d := range dirs {
 		if err := safefile.SyncDir(filepath.Join(in.rootDir, filepath.FromSlash(d))); err != nil {
