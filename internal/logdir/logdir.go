@@ -305,8 +305,8 @@ func commit(root string, old, next *Log, signed []byte, syncFS bool) error {
 // and with sync durable: bytes and names.
 func writeTiles(root string, old, next *Log, sync bool) error {
 	hr := next.HashReader()
-	dirs := make(map[string]bool)
 	top := filepath.Clean(root)
+	dirs := map[string]bool{top: true} // which holds .pando, new on a first publish
 	for _, t := range tlog.NewTiles(TileHeight, old.N(), next.N()) {
 		data, err := tlog.ReadTileData(t, hr)
 		if err != nil {
