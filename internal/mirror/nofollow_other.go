@@ -1,4 +1,4 @@
-//go:build !freebsd && !dragonfly && !netbsd
+//go:build !freebsd
 
 package mirror
 

@@ -1,5 +1,3 @@
-//go:build freebsd || dragonfly
-
 package mirror
 
 import "golang.org/x/sys/unix"

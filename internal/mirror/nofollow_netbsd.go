@@ -1,7 +1,0 @@
-package mirror
-
-import "golang.org/x/sys/unix"
-
-// errSymlink is the error open(2) with O_NOFOLLOW gives for a symlink:
-// EFTYPE on NetBSD.
-const errSymlink = unix.EFTYPE
