@@ -48,7 +48,7 @@ func (r *redirector) configure(cfg *config.Config) error {
 		Candidates:     cfg.Redirect.Candidates,
 		SelectOptions:  redirect.SelectOptions{AllowInsecure: cfg.Redirect.AllowInsecure},
 	}
-	h := redirect.Handler(r.m.Load, g, opts)
+	var h http.Handler = redirect.Handler(r.m.Load, g, opts)
 	r.handler.Store(&h)
 	return nil
 }

@@ -42,15 +42,20 @@ func Observe(h http.Handler, done func(r *http.Request, code int, mirror string)
 // itself: "object" for a plain GET or HEAD of a file, "mirrorlist",
 // "metalink", "api", "metrics" or "other".
 func RequestKind(r *http.Request) string {
-	p := r.URL.Path
+	return Kind(r.Method, r.URL.Path, r.URL.RawQuery != "" && r.URL.Query().Has("mirrorlist"))
+}
+
+// Kind is RequestKind for a request with this method and (decoded) path,
+// asking or not for a mirror list.
+func Kind(method, p string, mirrorlist bool) string {
 	switch {
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+	case method != http.MethodGet && method != http.MethodHead:
 		return "other"
 	case p == "/metrics":
 		return "metrics"
 	case p == "/mirrors.json" || strings.HasPrefix(p, "/api/"):
 		return "api"
-	case r.URL.RawQuery != "" && r.URL.Query().Has("mirrorlist"):
+	case mirrorlist:
 		return "mirrorlist"
 	case strings.HasSuffix(p, ".meta4"):
 		return "metalink"

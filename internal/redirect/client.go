@@ -18,11 +18,17 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	if err != nil {
 		return netip.Addr{}
 	}
-	ip := ap.Addr().Unmap()
+	return clientAddr(ap.Addr(), func() []string { return r.Header.Values("X-Forwarded-For") }, trusted)
+}
+
+// clientAddr is ClientIP for a request from peer whose X-Forwarded-For
+// values forwardedFor returns; it is called only if peer is trusted.
+func clientAddr(peer netip.Addr, forwardedFor func() []string, trusted []netip.Prefix) netip.Addr {
+	ip := peer.Unmap()
 	if !isTrusted(ip, trusted) {
 		return ip
 	}
-	values := r.Header.Values("X-Forwarded-For")
+	values := forwardedFor()
 	for i := len(values) - 1; i >= 0; i-- {
 		v := values[i]
 		for v != "" {
@@ -70,13 +76,25 @@ func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
 // through a trusted proxy that says (X-Forwarded-Proto) it did; "http"
 // otherwise.
 func requestScheme(r *http.Request, trusted []netip.Prefix) string {
-	if r.TLS != nil {
+	if r.TLS != nil || len(trusted) == 0 {
+		return schemeOf(r.TLS != nil, netip.Addr{}, nil, nil)
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return "http"
+	}
+	return schemeOf(false, ap.Addr(), func() string { return r.Header.Get("X-Forwarded-Proto") }, trusted)
+}
+
+// schemeOf is requestScheme for a request over TLS or not from peer, whose
+// X-Forwarded-Proto forwardedProto returns; it is called only if peer is
+// trusted.
+func schemeOf(tls bool, peer netip.Addr, forwardedProto func() string, trusted []netip.Prefix) string {
+	if tls {
 		return "https"
 	}
-	if len(trusted) > 0 && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && isTrusted(ap.Addr().Unmap(), trusted) {
-			return "https"
-		}
+	if isTrusted(peer.Unmap(), trusted) && strings.EqualFold(forwardedProto(), "https") {
+		return "https"
 	}
 	return "http"
 }

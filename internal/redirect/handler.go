@@ -51,17 +51,20 @@ type Options struct {
 	SelectOptions
 }
 
-type handler struct {
+// A Redirector is the HTTP redirector over a source of maps: an
+// http.Handler, and, through Quick, the answer to its most common request
+// for servers other than net/http's. It is safe for concurrent use.
+type Redirector struct {
 	src  func() *availability.Map
 	geo  *geo.DB
 	opts Options
 	page *template.Template // the HTML mirror list
-	pool sync.Pool          // *[]cand
+	pool sync.Pool          // *scratch
 	ix   atomic.Pointer[index]
 }
 
 // index returns the selection index of m, building it when m is new.
-func (h *handler) index(m *availability.Map) *index {
+func (h *Redirector) index(m *availability.Map) *index {
 	if ix := h.ix.Load(); ix != nil && ix.m == m {
 		return ix
 	}
@@ -73,11 +76,11 @@ func (h *handler) index(m *availability.Map) *index {
 // Handler returns the redirector over the maps src returns (nil while there
 // is none: then every request goes to the fall-back). g may be nil: the
 // choice is then by weight alone.
-func Handler(src func() *availability.Map, g *geo.DB, opts Options) http.Handler {
-	return &handler{src: src, geo: g, opts: opts, page: parseListPage()}
+func Handler(src func() *availability.Map, g *geo.DB, opts Options) *Redirector {
+	return &Redirector{src: src, geo: g, opts: opts, page: parseListPage()}
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Redirector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "only GET and HEAD", http.StatusMethodNotAllowed)
@@ -114,7 +117,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // special answers the endpoints that are not objects; it reports whether
 // p was one.
-func (h *handler) special(w http.ResponseWriter, r *http.Request, m *availability.Map, p string) bool {
+func (h *Redirector) special(w http.ResponseWriter, r *http.Request, m *availability.Map, p string) bool {
 	if p == "mirrors.json" {
 		writeMirrorsJSON(w, m)
 		return true
@@ -133,13 +136,11 @@ func (h *handler) special(w http.ResponseWriter, r *http.Request, m *availabilit
 }
 
 // redirect sends the client to the best mirror holding obj.
-func (h *handler) redirect(w http.ResponseWriter, r *http.Request, m *availability.Map, obj availability.Object) {
+func (h *Redirector) redirect(w http.ResponseWriter, r *http.Request, m *availability.Map, obj availability.Object) {
 	client := h.geo.Lookup(ClientIP(r, h.opts.TrustedProxies))
-	buf := h.getBuf()
-	defer h.pool.Put(buf)
-	k := max(h.opts.Candidates, 0) + 1
-	cs := rank(h.index(m), obj, client, requestScheme(r, h.opts.TrustedProxies), h.opts.SelectOptions, k, (*buf)[:0])
-	*buf = cs
+	sc := h.getScratch()
+	defer h.pool.Put(sc)
+	cs := h.choose(m, obj, client, requestScheme(r, h.opts.TrustedProxies), sc)
 	if len(cs) == 0 {
 		RecordAnswer(w, Answer{Path: obj.Path, Country: client.Country})
 		h.fallback(w, m, r.URL.Path, &obj)
@@ -147,117 +148,153 @@ func (h *handler) redirect(w http.ResponseWriter, r *http.Request, m *availabili
 	}
 	mirrors := m.Mirrors()
 	RecordAnswer(w, Answer{Path: obj.Path, Mirror: mirrors[cs[0].mirror].Name, Country: client.Country})
-	setRedirect(w.Header(), mirrors, cs, &obj)
+	sc.appendRedirect(mirrors, cs, &obj)
+	setValues(w.Header(), len(cs), sc.values())
 	w.WriteHeader(http.StatusFound)
 }
 
-func (h *handler) getBuf() *[]cand {
-	if b, ok := h.pool.Get().(*[]cand); ok {
-		return b
-	}
-	b := make([]cand, 0, 64)
-	return &b
+// choose ranks, into sc, the mirror to send a request for obj to and its
+// alternatives: at most Options.Candidates+1, best first; none when no
+// mirror can take it.
+func (h *Redirector) choose(m *availability.Map, obj availability.Object, client geo.Location, scheme string, sc *scratch) []cand {
+	k := max(h.opts.Candidates, 0) + 1
+	sc.cands = rank(h.index(m), obj, client, scheme, h.opts.SelectOptions, k, sc.cands[:0])
+	return sc.cands
 }
 
-// setRedirect sets the headers of a redirect to cs[0] with the rest of cs
-// as alternatives. The values are cut from one string built at once and
-// share one backing slice: a redirect costs two allocations however many
-// alternatives it lists.
-func setRedirect(hdr http.Header, mirrors []availability.Mirror, cs []cand, obj *availability.Object) {
-	escaped := escapePath(obj.Path)
-	size := 200 + len(escaped)
-	for _, c := range cs {
-		size += len(mirrors[c.mirror].Access[c.access].URL) + len(escaped) + 40
+// A scratch is one request's working memory, kept in a pool: the ranked
+// candidates and the bytes of the answer's header values.
+type scratch struct {
+	cands []cand
+	b     []byte // the values, one after the other
+	ends  []int  // where each value in b ends
+}
+
+func (h *Redirector) getScratch() *scratch {
+	if s, ok := h.pool.Get().(*scratch); ok {
+		return s
 	}
-	var b strings.Builder
-	b.Grow(size)
-	var endsBuf [8]int // where each value ends; enough for the default candidates
-	ends := endsBuf[:0]
+	return &scratch{cands: make([]cand, 0, 64), b: make([]byte, 0, 2048), ends: make([]int, 0, 16)}
+}
+
+// appendRedirect sets s.b and s.ends to the header values of a redirect to
+// cs[0] with the rest of cs as alternatives: the Location, the len(cs)-1
+// alternative Links, the describedby Link, Repr-Digest and Digest.
+func (s *scratch) appendRedirect(mirrors []availability.Mirror, cs []cand, obj *availability.Object) {
+	escaped := escapePath(obj.Path)
+	b, ends := s.b[:0], s.ends[:0]
 	for i, c := range cs {
 		if i > 0 {
-			b.WriteByte('<')
+			b = append(b, '<')
 		}
-		b.WriteString(mirrors[c.mirror].Access[c.access].URL)
-		b.WriteString(escaped)
+		b = append(b, mirrors[c.mirror].Access[c.access].URL...)
+		b = append(b, escaped...)
 		if i > 0 {
-			writeLinkParams(&b, i, mirrors[c.mirror].Country)
+			b = appendLinkParams(b, i, mirrors[c.mirror].Country)
 		}
-		ends = append(ends, b.Len())
+		ends = append(ends, len(b))
 	}
-	b.WriteString("</")
-	b.WriteString(escaped)
-	b.WriteString(`.meta4>; rel=describedby; type="application/metalink4+xml"`)
-	ends = append(ends, b.Len())
-	ends = append(ends, writeDigests(&b, obj), b.Len())
-	setValues(hdr, len(cs), cutValues(b.String(), ends))
+	b = append(b, "</"...)
+	b = append(b, escaped...)
+	b = append(b, `.meta4>; rel=describedby; type="application/metalink4+xml"`...)
+	ends = append(ends, len(b))
+	b, mid := appendDigests(b, obj)
+	s.b, s.ends = b, append(ends, mid, len(b))
 }
 
-// cutValues returns the values that end at ends in all, and two more
-// places.
-func cutValues(all string, ends []int) []string {
-	vals := make([]string, len(ends)+2)
+// values returns the values appendRedirect made as strings cut from one,
+// in one backing slice with two places left free for setValues: a
+// redirect through net/http costs two allocations however many
+// alternatives it lists.
+func (s *scratch) values() []string {
+	all := string(s.b)
+	vals := make([]string, len(s.ends)+2)
 	start := 0
-	for i, end := range ends {
+	for i, end := range s.ends {
 		vals[i], start = all[start:end], end
 	}
 	return vals
 }
 
-// setValues sets a redirect's headers from vals: the Location, n-1
-// alternatives and the describedby Link, the two digests, then the two
-// free places for Cache-Control and Content-Length.
+// noStore is the Cache-Control of every answer chosen for one client.
+const noStore = "private, no-store"
+
+// setValues sets the headers of a redirect to n mirrors from the values
+// of scratch.values: the Location, n-1 alternatives and the describedby
+// Link, the two digests, then, in the two free places, Cache-Control and
+// Content-Length.
 func setValues(hdr http.Header, n int, vals []string) {
 	hdr["Location"] = vals[0:1:1]
 	n++ // the describedby Link
 	hdr["Link"] = vals[1:n:n]
 	hdr["Repr-Digest"], hdr["Digest"] = vals[n:n+1:n+1], vals[n+1:n+2:n+2]
-	vals[n+2], vals[n+3] = "private, no-store", "0"
+	vals[n+2], vals[n+3] = noStore, "0"
 	hdr["Cache-Control"], hdr["Content-Length"] = vals[n+2:n+3:n+3], vals[n+3:n+4:n+4]
 }
 
-// writeLinkParams writes the parameters of an RFC 6249 alternative.
-func writeLinkParams(b *strings.Builder, pri int, country string) {
-	b.WriteString(">; rel=duplicate; pri=")
-	var num [20]byte
-	b.Write(strconv.AppendInt(num[:0], int64(pri), 10))
-	if len(country) == 2 {
-		b.WriteString("; geo=")
-		b.WriteByte(country[0] | 0x20) // ASCII letters to lower case
-		b.WriteByte(country[1] | 0x20)
+// eachField calls f with each header field of the redirect to n mirrors
+// whose values appendRedirect made, as setValues sets them, but
+// Content-Length, which a server sets itself for an empty body. The values
+// f gets are valid only during the call.
+func (s *scratch) eachField(n int, f func(key string, value []byte)) {
+	start := 0
+	for i, end := range s.ends {
+		key := "Link"
+		switch i {
+		case 0:
+			key = "Location"
+		case n + 1:
+			key = "Repr-Digest"
+		case n + 2:
+			key = "Digest"
+		}
+		f(key, s.b[start:end])
+		start = end
 	}
+	f("Cache-Control", noStoreBytes)
 }
 
-// writeDigests writes the object's SHA-256 as an RFC 9530 Repr-Digest
+var noStoreBytes = []byte(noStore)
+
+// appendLinkParams appends the parameters of an RFC 6249 alternative.
+func appendLinkParams(b []byte, pri int, country string) []byte {
+	b = append(b, ">; rel=duplicate; pri="...)
+	b = strconv.AppendInt(b, int64(pri), 10)
+	if len(country) == 2 {
+		b = append(b, "; geo="...)
+		b = append(b, country[0]|0x20, country[1]|0x20) // ASCII letters to lower case
+	}
+	return b
+}
+
+// appendDigests appends the object's SHA-256 as an RFC 9530 Repr-Digest
 // value and then as an RFC 3230 Digest value (which aria2 and others
 // check), and returns where the first ends.
-func writeDigests(b *strings.Builder, obj *availability.Object) int {
+func appendDigests(b []byte, obj *availability.Object) ([]byte, int) {
 	var sum [44]byte
 	base64.StdEncoding.Encode(sum[:], obj.SHA256[:])
-	b.WriteString("sha-256=:")
-	b.Write(sum[:])
-	b.WriteByte(':')
-	end := b.Len()
-	b.WriteString("SHA-256=")
-	b.Write(sum[:])
-	return end
+	b = append(b, "sha-256=:"...)
+	b = append(b, sum[:]...)
+	b = append(b, ':')
+	mid := len(b)
+	b = append(b, "SHA-256="...)
+	return append(b, sum[:]...), mid
 }
 
 // setDigest sets the object's digest headers.
 func setDigest(hdr http.Header, obj *availability.Object) {
-	var b strings.Builder
-	b.Grow(100)
-	mid := writeDigests(&b, obj)
-	all := b.String()
+	b, mid := appendDigests(make([]byte, 0, 100), obj)
+	all := string(b)
 	hdr["Repr-Digest"], hdr["Digest"] = []string{all[:mid]}, []string{all[mid:]}
 }
 
 // fallback sends the client to the same path at the fall-back server, with
 // obj's digest if it is an object. Without a fall-back it answers 503 (no
 // map yet) or 404.
-func (h *handler) fallback(w http.ResponseWriter, m *availability.Map, urlPath string, obj *availability.Object) {
+func (h *Redirector) fallback(w http.ResponseWriter, m *availability.Map, urlPath string, obj *availability.Object) {
 	prefix := h.fallbackPrefix(m)
 	hdr := w.Header()
-	hdr["Cache-Control"] = []string{"private, no-store"}
+	hdr["Cache-Control"] = []string{noStore}
 	switch {
 	case prefix == "" && m == nil:
 		http.Error(w, "no availability map loaded yet", http.StatusServiceUnavailable)

@@ -43,7 +43,7 @@ type mlURL struct {
 // metalink answers /path.meta4: every candidate in preference order
 // (priority 1 first), then the fall-back, so a Metalink client can spread a
 // download over mirrors and check the whole file's SHA-256.
-func (h *handler) metalink(w http.ResponseWriter, r *http.Request, m *availability.Map, obj availability.Object) {
+func (h *Redirector) metalink(w http.ResponseWriter, r *http.Request, m *availability.Map, obj availability.Object) {
 	l := h.list(r, m, obj)
 	doc := metalink{
 		Generator: "pando",
@@ -71,7 +71,7 @@ func (h *handler) metalink(w http.ResponseWriter, r *http.Request, m *availabili
 	buf.WriteByte('\n')
 	hdr := w.Header()
 	hdr["Content-Type"] = []string{"application/metalink4+xml"}
-	hdr["Cache-Control"] = []string{"private, no-store"}
+	hdr["Cache-Control"] = []string{noStore}
 	w.Write(buf.Bytes())
 }
 

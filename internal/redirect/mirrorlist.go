@@ -77,7 +77,7 @@ type List struct {
 	Excluded []ListExclusion `json:"excluded"`
 }
 
-func (h *handler) list(r *http.Request, m *availability.Map, obj availability.Object) List {
+func (h *Redirector) list(r *http.Request, m *availability.Map, obj availability.Object) List {
 	client := h.geo.Lookup(ClientIP(r, h.opts.TrustedProxies))
 	chosen, excluded := Select(m, obj, client, requestScheme(r, h.opts.TrustedProxies), h.opts.SelectOptions)
 	l := List{Path: obj.Path, Size: obj.Size, SHA256: hex.EncodeToString(obj.SHA256[:]),
@@ -101,7 +101,7 @@ func (h *handler) list(r *http.Request, m *availability.Map, obj availability.Ob
 }
 
 // fallbackPrefix returns the fall-back URL prefix, "" if there is none.
-func (h *handler) fallbackPrefix(m *availability.Map) string {
+func (h *Redirector) fallbackPrefix(m *availability.Map) string {
 	if h.opts.Fallback != "" || m == nil {
 		return h.opts.Fallback
 	}
@@ -109,10 +109,10 @@ func (h *handler) fallbackPrefix(m *availability.Map) string {
 }
 
 // mirrorlist answers ?mirrorlist for obj.
-func (h *handler) mirrorlist(w http.ResponseWriter, r *http.Request, m *availability.Map, obj availability.Object, format string) {
+func (h *Redirector) mirrorlist(w http.ResponseWriter, r *http.Request, m *availability.Map, obj availability.Object, format string) {
 	l := h.list(r, m, obj)
 	hdr := w.Header()
-	hdr["Cache-Control"] = []string{"private, no-store"}
+	hdr["Cache-Control"] = []string{noStore}
 	hdr["Vary"] = []string{"Accept"}
 	var buf bytes.Buffer
 	if format == "json" {

@@ -31,23 +31,34 @@ func requestPath(u *url.URL) (p string, dir bool, err error) {
 		return "", true, nil
 	}
 	p, dir = strings.CutSuffix(p, "/")
-	if !validPath(p) {
+	if !validPath(p, false) {
 		return "", false, errBadPath
 	}
 	return p, dir, nil
 }
 
-func validPath(p string) bool {
+// validPath reports whether p, decoded, can name an object: a canonical,
+// valid UTF-8 path of bounded segments without control characters or
+// backslashes. literal also refuses the bytes that make a request target
+// differ from the path it names ("?", "#", "%"). It looks at each byte
+// once.
+func validPath(p string, literal bool) bool {
 	if p == "" || !utf8.ValidString(p) {
 		return false
 	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
-			return false
+	seg := 0 // where the current segment starts
+	for i := 0; i <= len(p); i++ {
+		if i == len(p) || p[i] == '/' {
+			if s := p[seg:i]; s == "" || s == "." || s == ".." || len(s) > journal.MaxSegmentLen {
+				return false
+			}
+			seg = i + 1
+			continue
 		}
-	}
-	for seg := range strings.SplitSeq(p, "/") {
-		if seg == "" || seg == "." || seg == ".." || len(seg) > journal.MaxSegmentLen {
+		switch c := p[i]; {
+		case c < 0x20 || c == 0x7f || c == '\\':
+			return false
+		case literal && (c == '?' || c == '#' || c == '%'):
 			return false
 		}
 	}

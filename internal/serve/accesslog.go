@@ -26,13 +26,47 @@ const CombinedTimeLayout = "02/Jan/2006:15:04:05 -0700"
 // Lines are written whole, one Write call each, serialized by a mutex;
 // write errors are ignored so that logging never fails a download.
 func AccessLog(h http.Handler, out io.Writer) http.Handler {
-	return &accessLog{next: h, out: out}
+	return NewAccessLogger(out).Wrap(h)
+}
+
+// An AccessLogger writes combined-format lines to one writer, whole and
+// one at a time, for the handlers it wraps and for servers that log a
+// request themselves (Log).
+type AccessLogger struct {
+	mu  sync.Mutex
+	out io.Writer
+}
+
+// NewAccessLogger returns a logger that writes to out.
+func NewAccessLogger(out io.Writer) *AccessLogger { return &AccessLogger{out: out} }
+
+// Wrap returns a handler that runs h and then logs the request, as
+// AccessLog does.
+func (l *AccessLogger) Wrap(h http.Handler) http.Handler {
+	return &accessLog{next: h, log: l}
+}
+
+// A LogEntry is what a combined-format line says of one request.
+type LogEntry struct {
+	Host               string // the client's address
+	Method, URI, Proto string // of the request line, as sent
+	Referer, UserAgent string
+	Start              time.Time // when the request arrived
+	Status             int
+	Bytes              int64 // body bytes sent
+}
+
+// Log writes the line of e.
+func (l *AccessLogger) Log(e *LogEntry) {
+	line := AppendCombined(nil, e)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, _ = l.out.Write(line)
 }
 
 type accessLog struct {
 	next http.Handler
-	mu   sync.Mutex
-	out  io.Writer
+	log  *AccessLogger
 }
 
 func (a *accessLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -43,35 +77,33 @@ func (a *accessLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *accessLog) write(r *http.Request, start time.Time, rec *recorder) {
-	line := appendCombined(nil, r, start, rec.status(), rec.n)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, _ = a.out.Write(line)
-}
-
-// appendCombined appends the combined-format line for a request.
-func appendCombined(b []byte, r *http.Request, start time.Time, status int, n int64) []byte {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	b = appendLogField(b, host)
+	a.log.Log(&LogEntry{Host: host, Method: r.Method, URI: r.RequestURI, Proto: r.Proto,
+		Referer: r.Referer(), UserAgent: r.UserAgent(), Start: start, Status: rec.status(), Bytes: rec.n})
+}
+
+// AppendCombined appends the combined-format line of e to b.
+func AppendCombined(b []byte, e *LogEntry) []byte {
+	b = appendLogField(b, e.Host)
 	b = append(b, " - - ["...)
-	b = start.AppendFormat(b, CombinedTimeLayout)
+	b = e.Start.AppendFormat(b, CombinedTimeLayout)
 	b = append(b, "] \""...)
-	b = appendLogField(b, r.Method)
+	b = appendLogField(b, e.Method)
 	b = append(b, ' ')
-	b = appendLogField(b, r.RequestURI)
+	b = appendLogField(b, e.URI)
 	b = append(b, ' ')
-	b = appendLogField(b, r.Proto)
+	b = appendLogField(b, e.Proto)
 	b = append(b, "\" "...)
-	b = strconv.AppendInt(b, int64(status), 10)
+	b = strconv.AppendInt(b, int64(e.Status), 10)
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, n, 10)
+	b = strconv.AppendInt(b, e.Bytes, 10)
 	b = append(b, " \""...)
-	b = appendLogField(b, r.Referer())
+	b = appendLogField(b, e.Referer)
 	b = append(b, "\" \""...)
-	b = appendLogField(b, r.UserAgent())
+	b = appendLogField(b, e.UserAgent)
 	return append(b, "\"\n"...)
 }
 

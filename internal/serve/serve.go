@@ -69,8 +69,10 @@ type Config struct {
 	MaxHeaderBytes    int
 }
 
-// withDefaults fills zero fields and refuses negative ones.
-func (c Config) withDefaults() (Config, error) {
+// WithDefaults returns c with its zero fields filled with the defaults,
+// or an error naming a negative one or a TLS configuration without a
+// certificate.
+func (c Config) WithDefaults() (Config, error) {
 	durations := []struct {
 		name string
 		d    *time.Duration
@@ -110,7 +112,7 @@ func (c Config) withDefaults() (Config, error) {
 // whatever is left and returns nil. It returns an error only if the
 // configuration is invalid or the listener fails. It closes ln.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config) error {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.WithDefaults()
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
