@@ -12,6 +12,7 @@ import (
 
 	"github.com/pando-mirror/pando/internal/checkpoint"
 	"github.com/pando-mirror/pando/internal/config"
+	"github.com/pando-mirror/pando/internal/edge"
 	"github.com/pando-mirror/pando/internal/geo"
 	"github.com/pando-mirror/pando/internal/metrics"
 	"github.com/pando-mirror/pando/internal/redirect"
@@ -28,7 +29,9 @@ the key text or a file holding it), and answers every GET and HEAD with a 302
 to a nearby mirror verified to hold the file, with RFC 6249 Link
 alternatives and the file's digest; ?mirrorlist, .meta4 and /mirrors.json as
 the hub does (docs/REDIRECT.md). GET /metrics counts requests and redirects
-per mirror in the Prometheus text format (docs/METRICS.md).
+per mirror in the Prometheus text format (docs/METRICS.md). In cleartext it
+speaks HTTP/1.1 through a server made for many small answers; with
+--tls-cert, HTTP/1.1 and HTTP/2.
 
 Every --reload interval it reads the map again (a URL conditionally, a file
 when its size or modification time changed) and swaps a new map in without
@@ -159,14 +162,18 @@ func runEdge(ctx context.Context, e *env, f redirectFlags, opts redirect.Options
 		}
 		steps = append(steps, step)
 	}
-	h := edgeHandler(redirect.Handler(src.Map, g, opts))
+	rd := redirect.Handler(src.Map, g, opts)
+	m := metrics.New()
+	h := edgeHandler(rd, m)
+	var accessLog *serve.AccessLogger
 	if f.accessLog != "" {
 		w, reopen, closeLog, err := openAccessLog(e, f.accessLog)
 		if err != nil {
 			return err
 		}
 		defer closeLog()
-		h = serve.AccessLog(h, w)
+		accessLog = serve.NewAccessLogger(w)
+		h = accessLog.Wrap(h)
 		steps = append(steps, reloadStep{"reopen", "the access log", reopen})
 	}
 	ln, err := listen(ctx, f.listen)
@@ -179,14 +186,16 @@ func runEdge(ctx context.Context, e *env, f redirectFlags, opts redirect.Options
 		go src.Run(ctx, f.reload, log)
 	}
 	onHangup(ctx, log, steps...)
-	return serve.Serve(ctx, ln, h, cfg)
+	if cfg.TLS != nil {
+		return serve.Serve(ctx, ln, h, cfg)
+	}
+	return edge.Serve(ctx, ln, rd, h, edge.Config{Server: cfg, Metrics: m, AccessLog: accessLog})
 }
 
-// edgeHandler serves GET /metrics beside the redirector h and counts what h
-// answers. It is not a ServeMux, so every other path reaches h exactly as
-// it came.
-func edgeHandler(h http.Handler) http.Handler {
-	m := metrics.New()
+// edgeHandler serves GET /metrics of m beside the redirector h and counts
+// in m what h answers. It is not a ServeMux, so every other path reaches h
+// exactly as it came.
+func edgeHandler(h http.Handler, m *metrics.Metrics) http.Handler {
 	scrape := m.Handler()
 	counted := metrics.Wrap(h, m)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,328 @@
+package edge_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pando-mirror/pando/internal/availability"
+	"github.com/pando-mirror/pando/internal/availability/availtest"
+	"github.com/pando-mirror/pando/internal/buftest"
+	"github.com/pando-mirror/pando/internal/certtest"
+	"github.com/pando-mirror/pando/internal/config"
+	"github.com/pando-mirror/pando/internal/edge"
+	"github.com/pando-mirror/pando/internal/geo"
+	"github.com/pando-mirror/pando/internal/geo/geotest"
+	"github.com/pando-mirror/pando/internal/metrics"
+	"github.com/pando-mirror/pando/internal/redirect"
+	"github.com/pando-mirror/pando/internal/serve"
+)
+
+// lockedPCG is a seeded random source safe for concurrent use.
+type lockedPCG struct {
+	mu  sync.Mutex
+	src *rand.PCG
+}
+
+func (l *lockedPCG) Uint64() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.src.Uint64()
+}
+
+func testMap(t *testing.T) *availability.Map {
+	t.Helper()
+	w, err := availtest.New("repo.example.org", map[string][]byte{
+		"pool/a.iso": []byte("the a image"), "pool/b.jar": []byte("bbb"), "x y.txt": []byte("odd"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []config.Mirror{
+		{Name: "de", HTTP: "http://de.example/pub/", HTTPS: "https://de.example/pub/", Country: "DE", Weight: 100},
+		{Name: "fr", HTTPS: "https://fr.example/pub/", Country: "FR", Weight: 300},
+		{Name: "us", HTTP: "http://us.example/pub/", Country: "US", Weight: 200},
+	} {
+		w.AddMirror(m)
+		for _, a := range m.Access() {
+			w.Hold(m.Name, a.Kind, "pool/a.iso", "x y.txt")
+		}
+	}
+	if err := w.Link("latest.iso", "pool/a.iso"); err != nil {
+		t.Fatal(err)
+	}
+	return w.Map().WithFallback("https://origin.example/pub/")
+}
+
+// stack is an edge's handler stack as "pando redirect" builds it.
+type stack struct {
+	rd      *redirect.Redirector
+	metrics *metrics.Metrics
+	log     *serve.AccessLogger
+	logOut  *buftest.Buffer
+	slow    http.Handler
+}
+
+func newStack(t *testing.T, m *availability.Map, g *geo.DB) *stack {
+	s := &stack{metrics: metrics.New(), logOut: &buftest.Buffer{}}
+	s.rd = redirect.Handler(func() *availability.Map { return m }, g, redirect.Options{
+		Candidates: 2, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		SelectOptions: redirect.SelectOptions{Rand: &lockedPCG{src: rand.NewPCG(1, 2)}},
+	})
+	s.log = serve.NewAccessLogger(s.logOut)
+	s.slow = s.log.Wrap(metrics.Wrap(s.rd, s.metrics))
+	return s
+}
+
+// start serves s on loopback with the edge server, or net/http's if
+// netHTTP, and returns the base URL.
+func start(t *testing.T, s *stack, netHTTP bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		if netHTTP {
+			done <- serve.Serve(ctx, ln, s.slow, serve.Config{})
+		} else {
+			done <- edge.Serve(ctx, ln, s.rd, s.slow, edge.Config{Metrics: s.metrics, AccessLog: s.log})
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// rawResponse sends one raw HTTP/1.1 request and returns the status line,
+// the header fields but Date (sorted, as sent) and the body.
+func rawResponse(t *testing.T, base, request string) (string, []string, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, request); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	req, _ := http.ReadRequest(bufio.NewReader(strings.NewReader(request)))
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		t.Fatalf("%q: %v", request, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("%q: body: %v", request, err)
+	}
+	var fields []string
+	for k, vs := range resp.Header {
+		if k == "Date" {
+			continue
+		}
+		for _, v := range vs {
+			fields = append(fields, k+": "+v)
+		}
+	}
+	slices.Sort(fields)
+	if resp.ContentLength >= 0 && resp.Header.Get("Content-Length") == "" && req.Method != "HEAD" {
+		fields = append(fields, fmt.Sprintf("(length %d)", resp.ContentLength))
+	}
+	return resp.Status, fields, string(body)
+}
+
+// TestEdgeAnswersAsNetHTTP checks that the edge server answers every kind
+// of request, quick or not, exactly as net/http does with the same
+// handler and the same random draws: status, header fields and body.
+func TestEdgeAnswersAsNetHTTP(t *testing.T) {
+	m := testMap(t)
+	dbFile, err := geotest.WriteDefault(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := geo.Open(dbFile, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	fast, slow := newStack(t, m, g), newStack(t, m, g)
+	fastURL, slowURL := start(t, fast, false), start(t, slow, true)
+
+	de := "X-Forwarded-For: 127.0.1.9\r\n"
+	requests := []string{
+		"GET /pool/a.iso HTTP/1.1\r\nHost: e\r\n" + de + "\r\n",
+		"HEAD /pool/a.iso HTTP/1.1\r\nHost: e\r\n\r\n",
+		"GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nX-Forwarded-Proto: https\r\n" + de + "\r\n",
+		"GET /pool/a.iso HTTP/1.0\r\n\r\n",
+		"GET /x%20y.txt HTTP/1.1\r\nHost: e\r\n\r\n",
+		"GET /latest.iso HTTP/1.1\r\nHost: e\r\n\r\n",
+		"GET /pool/b.jar HTTP/1.1\r\nHost: e\r\n\r\n", // held by no mirror: the fall-back
+		"GET /no/such HTTP/1.1\r\nHost: e\r\n\r\n",
+		"GET /pool/ HTTP/1.1\r\nHost: e\r\n\r\n",
+		"GET /pool/../etc/passwd HTTP/1.1\r\nHost: e\r\n\r\n",
+		"GET /pool/a.iso?mirrorlist=json HTTP/1.1\r\nHost: e\r\n" + de + "\r\n",
+		"GET /pool/a.iso?mirrorlist HTTP/1.1\r\nHost: e\r\n\r\n",
+		"GET /pool/a.iso.meta4 HTTP/1.1\r\nHost: e\r\n\r\n",
+		"GET /mirrors.json HTTP/1.1\r\nHost: e\r\n\r\n",
+		"DELETE /pool/a.iso HTTP/1.1\r\nHost: e\r\n\r\n",
+	}
+	for round := range 3 {
+		for _, r := range requests {
+			r = strings.Replace(r, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1)
+			fs, ff, fb := rawResponse(t, fastURL, r)
+			ss, sf, sb := rawResponse(t, slowURL, r)
+			if fs != ss || !slices.Equal(ff, sf) || fb != sb {
+				t.Errorf("round %d, %q:\nedge     %s\n\t%s\n%s\nnet/http %s\n\t%s\n%s", round, r,
+					fs, strings.Join(ff, "\n\t"), fb, ss, strings.Join(sf, "\n\t"), sb)
+			}
+		}
+	}
+
+	// Both counted and logged the same requests the same way.
+	for _, name := range []string{"pando_http_requests_total", "pando_redirects_total"} {
+		if f, s := counters(t, fast.metrics, name), counters(t, slow.metrics, name); !slices.Equal(f, s) {
+			t.Errorf("%s: edge counted\n\t%s\nnet/http\n\t%s", name, strings.Join(f, "\n\t"), strings.Join(s, "\n\t"))
+		}
+	}
+	stamp := regexp.MustCompile(`\[[^]]*\]`)
+	fl, sl := stamp.ReplaceAllString(fast.logOut.String(), "[T]"), stamp.ReplaceAllString(slow.logOut.String(), "[T]")
+	if fl != sl || strings.Count(fl, "\n") != 3*len(requests) {
+		t.Errorf("access logs differ:\nedge:\n%s\nnet/http:\n%s", fl, sl)
+	}
+}
+
+// counters returns the series of the counter family name as sorted
+// "labels value" lines.
+func counters(t *testing.T, m *metrics.Metrics, name string) []string {
+	t.Helper()
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			var labels []string
+			for _, l := range s.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			out = append(out, fmt.Sprintf("%s %v", strings.Join(labels, ","), s.GetCounter().GetValue()))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestEdgeRefusesOversizedRequests checks the header and body limits.
+func TestEdgeRefusesOversizedRequests(t *testing.T) {
+	s := newStack(t, testMap(t), nil)
+	base := start(t, s, false)
+	big := strings.Repeat("x", serve.DefaultMaxHeaderBytes)
+	if status, _, _ := rawResponse(t, base, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nX-Big: "+big+"\r\n\r\n"); !strings.HasPrefix(status, "431") {
+		t.Errorf("header of %d bytes: %s, want 431", len(big), status)
+	}
+	body := strings.Repeat("y", 1<<20)
+	if status, _, got := rawResponse(t, base, fmt.Sprintf("POST /pool/a.iso HTTP/1.1\r\nHost: e\r\nContent-Length: %d\r\n\r\n%s", len(body), body)); !strings.HasPrefix(status, "413") {
+		t.Errorf("body of %d bytes: %s %q, want 413", len(body), status, got)
+	}
+	if status, _, _ := rawResponse(t, base, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(status, "302") {
+		t.Errorf("after refusals, a redirect: %s", status)
+	}
+}
+
+// TestEdgeKeepAliveAndShutdown checks that many requests share one
+// connection and that the server stops when its context ends, closing
+// its listener.
+func TestEdgeKeepAliveAndShutdown(t *testing.T) {
+	s := newStack(t, testMap(t), nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- edge.Serve(ctx, ln, s.rd, s.slow, edge.Config{}) }()
+	var conns sync.Map
+	c := &http.Client{
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				conns.Store(conn.LocalAddr().String(), true)
+			}
+			return conn, err
+		}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	for i := range 100 {
+		resp, err := c.Get("http://" + ln.Addr().String() + "/pool/a.iso")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || !strings.HasSuffix(resp.Header.Get("Location"), "/pool/a.iso") {
+			t.Fatalf("request %d: %s, Location %q", i, resp.Status, resp.Header.Get("Location"))
+		}
+	}
+	n := 0
+	conns.Range(func(any, any) bool { n++; return true })
+	if n != 1 {
+		t.Errorf("100 sequential requests took %d connections, want 1", n)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve after shutdown: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve did not return after its context ended")
+	}
+	if conn, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		conn.Close()
+		t.Error("the listener still accepts after shutdown")
+	}
+}
+
+// TestEdgeRefusesTLS checks that a TLS configuration is refused rather
+// than ignored.
+func TestEdgeRefusesTLS(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := edge.Config{Server: serve.Config{TLS: testTLS(t)}}
+	err = edge.Serve(context.Background(), ln, nil, http.NotFoundHandler(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "TLS") {
+		t.Errorf("Serve with TLS: %v, want a refusal naming TLS", err)
+	}
+}
+
+func testTLS(t *testing.T) *tls.Config {
+	cert, _ := certtest.Pair(t, []string{"localhost"}, time.Now().Add(time.Hour))
+	return &tls.Config{Certificates: []tls.Certificate{cert}}
+}
