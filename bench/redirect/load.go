@@ -11,14 +11,15 @@ import (
 
 // The servers under load, in the order each round loads them.
 const (
-	srvMinimal   = iota // a fixed 302 with only a Location
-	srvFixedFull        // a fixed 302 with pando's headers
-	srvPando            // the edge
+	srvMinimal     = iota // a fixed 302 with only a Location, on net/http
+	srvMinimalFast        // the same on the edge's server (fasthttp)
+	srvFixedFull          // a fixed 302 with pando's headers, on the edge's server
+	srvPando              // the edge
 	nServers
 )
 
 func serverName(i int) string {
-	return [...]string{"minimal", "fixed-full", "pando"}[i]
+	return [...]string{"minimal", "minimal-fast", "fixed-full", "pando"}[i]
 }
 
 // A loadSet is every round of every server at one connection count.
@@ -53,7 +54,7 @@ func loadAll(ctx context.Context, cfg config, dir string, edge *proc, paths, ips
 	}
 	var procs [nServers]*proc
 	procs[srvPando] = edge
-	for _, i := range []int{srvMinimal, srvFixedFull} {
+	for _, i := range []int{srvMinimal, srvMinimalFast, srvFixedFull} {
 		if procs[i], err = startReference(ctx, f.pinning, serverName(i), paths[0]); err != nil {
 			return err
 		}

@@ -16,12 +16,16 @@
 //   - edge resident memory (VmRSS from /proc/PID/status) when ready and
 //     after the load (goal < 150 MB);
 //   - at 16 and 64 connections: requests/s, p50 and p99 latency of the edge
-//     and of two reference handlers behind the same server (internal/serve):
-//     "minimal", a fixed 302 with only a Location, and "fixed-full", a fixed
-//     302 with the headers a pando redirect has (five Link alternatives, the
-//     digests), which tells the cost of choosing a mirror from the cost of a
-//     larger answer; and the ratios (goals: >= 80% of the minimal handler's
-//     throughput, p99 < 2 ms at 64 connections), with each server's CPU
+//     and of three reference handlers: "minimal", a fixed 302 with only a
+//     Location behind net/http's server (internal/serve), the goal's
+//     reference; "minimal-fast", the same behind the edge's own server
+//     (internal/edge, fasthttp); and "fixed-full", a fixed 302 with the
+//     headers a pando redirect has (five Link alternatives, the digests)
+//     behind the edge's server, which tells the cost of choosing a mirror
+//     from the cost of a larger answer; and the ratios (goals: >= 80% of
+//     the minimal handler's throughput, p99 < 2 ms at 64 connections; the
+//     ratio to minimal-fast is pando's own cost on its server), with each
+//     server's CPU
 //     time per request (user and system, from /proc/PID/stat). Each server
 //     is loaded in turn, round after round, and the median round is
 //     reported with the spread, so that other load on the machine falls on

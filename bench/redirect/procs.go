@@ -16,7 +16,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/pando-mirror/pando/internal/buftest"
+	"github.com/pando-mirror/pando/internal/edge"
 	"github.com/pando-mirror/pando/internal/serve"
 )
 
@@ -158,11 +161,12 @@ func (p *proc) loggedStartup() string {
 	return "?"
 }
 
-// serveMinimal serves a reference handler behind the same server as
-// pando's: a fixed 302 with only a Location of the length of a mirror URL
-// ("minimal"), or with the same set and size of headers a pando redirect
-// has ("fixed-full"), to tell the cost of choosing from the cost of sending
-// a larger answer.
+// serveMinimal serves a reference handler: a fixed 302 with only a
+// Location of the length of a mirror URL, on net/http ("minimal", the goal's
+// reference) or on the edge's own server ("minimal-fast"), or on the
+// edge's server with the same set and size of headers a pando redirect has
+// ("fixed-full"), to tell the cost of choosing from the cost of serving and
+// of sending a larger answer.
 func serveMinimal(ctx context.Context, spec string) error {
 	mode, addr, _ := strings.Cut(spec, "@")
 	hdr := http.Header{"Location": {"https://m00.example.net/pub/pool/main/a/abc/abc_1.2.3-1_amd64.deb"}}
@@ -174,19 +178,37 @@ func serveMinimal(ctx context.Context, spec string) error {
 		hdr.Set("Repr-Digest", "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:")
 		hdr.Set("Digest", "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
 		hdr.Set("Cache-Control", "private, no-store")
-		hdr.Set("Content-Length", "0")
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		out := w.Header()
-		for k, v := range hdr {
-			out[k] = v
-		}
-		w.WriteHeader(http.StatusFound)
-	})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
-	return serve.Serve(ctx, ln, h, serve.Config{})
+	switch mode {
+	case "minimal":
+		return serve.Serve(ctx, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			out := w.Header()
+			for k, v := range hdr {
+				out[k] = v
+			}
+			w.WriteHeader(http.StatusFound)
+		}), serve.Config{})
+	case "minimal-fast", "fixed-full":
+		type field struct{ key, value []byte }
+		var fields []field
+		for k, vs := range hdr {
+			for _, v := range vs {
+				fields = append(fields, field{[]byte(k), []byte(v)})
+			}
+		}
+		return edge.ServeHandler(ctx, ln, func(ctx *fasthttp.RequestCtx) {
+			for _, f := range fields {
+				ctx.Response.Header.AddBytesKV(f.key, f.value)
+			}
+			ctx.SetStatusCode(http.StatusFound)
+			ctx.Response.Header.SetContentLength(0)
+		}, serve.Config{})
+	}
+	ln.Close()
+	return fmt.Errorf("no reference handler %q", mode)
 }

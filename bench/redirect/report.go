@@ -49,22 +49,26 @@ func report(w io.Writer, cfg config, f figures) {
 	}
 	fmt.Fprintf(w, "\nload (wrk -t%d, median of %d runs of %v per server; req/s range in brackets;\n%s):\n",
 		cfg.threads, cfg.rounds, cfg.duration, f.pinning)
-	fmt.Fprintf(w, "%6s  %-10s %8s %17s %9s %9s %9s   %s\n", "conns", "server", "req/s", "(min-max)", "p50", "p99", "cpu/req", "")
+	fmt.Fprintf(w, "%6s  %-12s %8s %17s %9s %9s %9s   %s\n", "conns", "server", "req/s", "(min-max)", "p50", "p99", "cpu/req", "")
 	for _, set := range f.loads {
 		minimal, _, _ := set.median(srvMinimal)
+		fast, _, _ := set.median(srvMinimalFast)
 		for i := 0; i < nServers; i++ {
 			l, lo, hi := set.median(i)
 			note := ""
 			if i != srvMinimal {
 				note = fmt.Sprintf("%.2f of minimal", l.rps/minimal.rps)
 			}
+			if i == srvFixedFull || i == srvPando {
+				note += fmt.Sprintf(", %.2f of minimal-fast", l.rps/fast.rps)
+			}
 			if i == srvPando {
-				note += fmt.Sprintf(" (goal >= %.2f: %s)", goalRatio, met(l.rps/minimal.rps >= goalRatio))
+				note += fmt.Sprintf(" (goal >= %.2f of minimal: %s)", goalRatio, met(l.rps/minimal.rps >= goalRatio))
 				if set.conns == goalP99AtConns {
 					note += fmt.Sprintf("; p99 goal < 2 ms: %s", met(l.p99 < goalP99))
 				}
 			}
-			fmt.Fprintf(w, "%6d  %-10s %8.0f %17s %9s %9s %9s   %s\n", set.conns, serverName(i), l.rps,
+			fmt.Fprintf(w, "%6d  %-12s %8.0f %17s %9s %9s %9s   %s\n", set.conns, serverName(i), l.rps,
 				fmt.Sprintf("(%.0f-%.0f)", lo, hi), ms(l.p50), ms(l.p99), us(l.cpu), note)
 		}
 	}
