@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -57,8 +58,52 @@ type Config struct {
 // returns nil. It returns an error only if the configuration is invalid
 // or the listener fails. It closes ln.
 func Serve(ctx context.Context, ln net.Listener, r *redirect.Redirector, slow http.Handler, cfg Config) error {
-	e := &edge{quick: r, slow: fasthttpadaptor.NewFastHTTPHandler(slow), metrics: cfg.Metrics, log: cfg.AccessLog}
+	log := cfg.Server.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &edge{quick: r, slow: fasthttpadaptor.NewFastHTTPHandler(recoveredHTTP(slow, log)), metrics: cfg.Metrics, log: cfg.AccessLog}
 	return ServeHandler(ctx, ln, e.handle, cfg.Server)
+}
+
+// recovered treats a panic in h as net/http treats one in a handler: it
+// logs the panic with its stack (unless it is http.ErrAbortHandler, a
+// handler's way to abort) and closes the connection without an answer;
+// the server and its other connections go on (fasthttp itself would let
+// the panic end the process).
+func recovered(h fasthttp.RequestHandler, log *slog.Logger) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		defer func() {
+			if v := recover(); v != nil {
+				logPanic(log, v, ctx.RemoteAddr().String(), string(ctx.RequestURI()))
+				ctx.HijackSetNoResponse(true)
+				ctx.Hijack(func(c net.Conn) { c.Close() })
+			}
+		}()
+		h(ctx)
+	}
+}
+
+// recoveredHTTP logs a panic of h (on fasthttpadaptor's goroutine, where
+// its stack is) and aborts the request, which the adaptor answers by
+// closing the connection.
+func recoveredHTTP(h http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				logPanic(log, v, r.RemoteAddr, r.RequestURI)
+				panic(http.ErrAbortHandler)
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func logPanic(log *slog.Logger, v any, remote, uri string) {
+	if v == http.ErrAbortHandler {
+		return
+	}
+	log.Error("panic serving a request", "remote", remote, "uri", uri, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 }
 
 // ServeHandler serves h on ln as Serve does, with the same server: for a
@@ -73,8 +118,12 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 		ln.Close()
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 	}
+	if ctx.Err() != nil { // told to stop before serving: fasthttp's Shutdown would not stop a Serve that follows it
+		ln.Close()
+		return nil
+	}
 	srv := &fasthttp.Server{
-		Handler:               h,
+		Handler:               recovered(h, sc.Logger),
 		ErrorHandler:          refuse,
 		Logger:                printfLogger{sc.Logger},
 		ReadTimeout:           sc.ReadHeaderTimeout,
@@ -85,6 +134,7 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		CloseOnShutdown:       true,
+		SecureErrorLogMessage: true, // a bad request's bytes, cookies and all, stay out of the log
 	}
 	sc.Logger.Info("serving", "addr", ln.Addr().String(), "tls", false)
 	errc := make(chan error, 1)
@@ -100,7 +150,8 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 	if err := srv.ShutdownWithContext(sctx); err != nil {
 		sc.Logger.Warn("requests still running at the shutdown deadline; leaving them", "addr", ln.Addr().String(), "err", err)
 	}
-	<-errc // nil, now that the listener is closed
+	ln.Close() // in case Serve had not taken the listener yet when Shutdown ran
+	<-errc     // nil, now that the listener is closed
 	return nil
 }
 
@@ -164,10 +215,11 @@ func refuse(ctx *fasthttp.RequestCtx, err error) {
 	}
 }
 
-// peer returns the address of the connection's other end.
+// peer returns the address of the connection's other end, an IPv4 one
+// as such on a dual-stack listener (as net/http's RemoteAddr has it).
 func peer(ctx *fasthttp.RequestCtx) netip.Addr {
 	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
-		return a.AddrPort().Addr()
+		return a.AddrPort().Addr().Unmap()
 	}
 	return netip.Addr{}
 }
@@ -181,9 +233,11 @@ func values(h *fasthttp.RequestHeader, name string) []string {
 	return vs
 }
 
-// printfLogger hands fasthttp's log lines (connection errors) to slog.
+// printfLogger hands fasthttp's log lines to slog at debug level: they
+// are about single malformed requests or broken connections, which
+// net/http answers without logging, and any client can cause them.
 type printfLogger struct{ log *slog.Logger }
 
 func (l printfLogger) Printf(format string, args ...any) {
-	l.log.Info("http server: " + fmt.Sprintf(format, args...))
+	l.log.Debug("http server: " + fmt.Sprintf(format, args...))
 }

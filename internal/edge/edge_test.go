@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,6 +75,7 @@ type stack struct {
 	log     *serve.AccessLogger
 	logOut  *buftest.Buffer
 	slow    http.Handler
+	slowN   atomic.Int64 // requests the slow handler got
 }
 
 func newStack(t *testing.T, m *availability.Map, g *geo.DB) *stack {
@@ -82,7 +85,11 @@ func newStack(t *testing.T, m *availability.Map, g *geo.DB) *stack {
 		SelectOptions: redirect.SelectOptions{Rand: &lockedPCG{src: rand.NewPCG(1, 2)}},
 	})
 	s.log = serve.NewAccessLogger(s.logOut)
-	s.slow = s.log.Wrap(metrics.Wrap(s.rd, s.metrics))
+	counted := s.log.Wrap(metrics.Wrap(s.rd, s.metrics))
+	s.slow = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.slowN.Add(1)
+		counted.ServeHTTP(w, r)
+	})
 	return s
 }
 
@@ -112,8 +119,9 @@ func start(t *testing.T, s *stack, netHTTP bool) string {
 	return "http://" + ln.Addr().String()
 }
 
-// rawResponse sends one raw HTTP/1.1 request and returns the status line,
-// the header fields but Date (sorted, as sent) and the body.
+// rawResponse sends one raw request and returns the status line (with
+// its protocol and whether the connection is to close), the header fields
+// but Date (sorted, as sent) and the body.
 func rawResponse(t *testing.T, base, request string) (string, []string, string) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
@@ -146,10 +154,11 @@ func rawResponse(t *testing.T, base, request string) (string, []string, string) 
 		}
 	}
 	slices.Sort(fields)
+	status := fmt.Sprintf("%s %s close=%v", resp.Proto, resp.Status, resp.Close)
 	if resp.ContentLength >= 0 && resp.Header.Get("Content-Length") == "" && req.Method != "HEAD" {
 		fields = append(fields, fmt.Sprintf("(length %d)", resp.ContentLength))
 	}
-	return resp.Status, fields, string(body)
+	return status, fields, string(body)
 }
 
 // TestEdgeAnswersAsNetHTTP checks that the edge server answers every kind
@@ -170,23 +179,24 @@ func TestEdgeAnswersAsNetHTTP(t *testing.T) {
 	fastURL, slowURL := start(t, fast, false), start(t, slow, true)
 
 	de := "X-Forwarded-For: 127.0.1.9\r\n"
-	requests := []string{
+	quick := []string{ // the requests the edge's server answers itself
 		"GET /pool/a.iso HTTP/1.1\r\nHost: e\r\n" + de + "\r\n",
 		"HEAD /pool/a.iso HTTP/1.1\r\nHost: e\r\n\r\n",
 		"GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nX-Forwarded-Proto: https\r\n" + de + "\r\n",
-		"GET /pool/a.iso HTTP/1.0\r\n\r\n",
+	}
+	requests := append(slices.Clone(quick),
 		"GET /x%20y.txt HTTP/1.1\r\nHost: e\r\n\r\n",
 		"GET /latest.iso HTTP/1.1\r\nHost: e\r\n\r\n",
 		"GET /pool/b.jar HTTP/1.1\r\nHost: e\r\n\r\n", // held by no mirror: the fall-back
 		"GET /no/such HTTP/1.1\r\nHost: e\r\n\r\n",
 		"GET /pool/ HTTP/1.1\r\nHost: e\r\n\r\n",
 		"GET /pool/../etc/passwd HTTP/1.1\r\nHost: e\r\n\r\n",
-		"GET /pool/a.iso?mirrorlist=json HTTP/1.1\r\nHost: e\r\n" + de + "\r\n",
+		"GET /pool/a.iso?mirrorlist=json HTTP/1.1\r\nHost: e\r\n"+de+"\r\n",
 		"GET /pool/a.iso?mirrorlist HTTP/1.1\r\nHost: e\r\n\r\n",
 		"GET /pool/a.iso.meta4 HTTP/1.1\r\nHost: e\r\n\r\n",
 		"GET /mirrors.json HTTP/1.1\r\nHost: e\r\n\r\n",
 		"DELETE /pool/a.iso HTTP/1.1\r\nHost: e\r\n\r\n",
-	}
+	)
 	for round := range 3 {
 		for _, r := range requests {
 			r = strings.Replace(r, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1)
@@ -199,6 +209,21 @@ func TestEdgeAnswersAsNetHTTP(t *testing.T) {
 		}
 	}
 
+	if got, want := fast.slowN.Load(), int64(3*(len(requests)-len(quick))); got != want {
+		t.Errorf("the edge handed %d requests to net/http's handler, want %d (all but the %d quick ones of each round)", got, want, len(quick))
+	}
+
+	// An HTTP/1.0 client gets the same answer in HTTP/1.1 (as RFC 9110
+	// allows), with the connection closed.
+	for _, target := range []string{"/pool/a.iso", "/pool/a.iso?mirrorlist=json"} {
+		r := "GET " + target + " HTTP/1.0\r\n" + de + "\r\n"
+		fs, ff, fb := rawResponse(t, fastURL, r)
+		_, sf, sb := rawResponse(t, slowURL, r)
+		if !strings.HasPrefix(fs, "HTTP/1.1 ") || !strings.HasSuffix(fs, "close=true") || !slices.Equal(ff, sf) || fb != sb {
+			t.Errorf("HTTP/1.0 %s: edge %s %v, net/http's fields %v", target, fs, ff, sf)
+		}
+	}
+
 	// Both counted and logged the same requests the same way.
 	for _, name := range []string{"pando_http_requests_total", "pando_redirects_total"} {
 		if f, s := counters(t, fast.metrics, name), counters(t, slow.metrics, name); !slices.Equal(f, s) {
@@ -207,7 +232,7 @@ func TestEdgeAnswersAsNetHTTP(t *testing.T) {
 	}
 	stamp := regexp.MustCompile(`\[[^]]*\]`)
 	fl, sl := stamp.ReplaceAllString(fast.logOut.String(), "[T]"), stamp.ReplaceAllString(slow.logOut.String(), "[T]")
-	if fl != sl || strings.Count(fl, "\n") != 3*len(requests) {
+	if fl != sl || strings.Count(fl, "\n") != 3*len(requests)+2 {
 		t.Errorf("access logs differ:\nedge:\n%s\nnet/http:\n%s", fl, sl)
 	}
 }
@@ -242,14 +267,14 @@ func TestEdgeRefusesOversizedRequests(t *testing.T) {
 	s := newStack(t, testMap(t), nil)
 	base := start(t, s, false)
 	big := strings.Repeat("x", serve.DefaultMaxHeaderBytes)
-	if status, _, _ := rawResponse(t, base, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nX-Big: "+big+"\r\n\r\n"); !strings.HasPrefix(status, "431") {
+	if status, _, _ := rawResponse(t, base, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nX-Big: "+big+"\r\n\r\n"); !strings.Contains(status, " 431 ") {
 		t.Errorf("header of %d bytes: %s, want 431", len(big), status)
 	}
 	body := strings.Repeat("y", 1<<20)
-	if status, _, got := rawResponse(t, base, fmt.Sprintf("POST /pool/a.iso HTTP/1.1\r\nHost: e\r\nContent-Length: %d\r\n\r\n%s", len(body), body)); !strings.HasPrefix(status, "413") {
+	if status, _, got := rawResponse(t, base, fmt.Sprintf("POST /pool/a.iso HTTP/1.1\r\nHost: e\r\nContent-Length: %d\r\n\r\n%s", len(body), body)); !strings.Contains(status, " 413 ") {
 		t.Errorf("body of %d bytes: %s %q, want 413", len(body), status, got)
 	}
-	if status, _, _ := rawResponse(t, base, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(status, "302") {
+	if status, _, _ := rawResponse(t, base, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n"); !strings.Contains(status, " 302 ") {
 		t.Errorf("after refusals, a redirect: %s", status)
 	}
 }
@@ -325,4 +350,136 @@ func TestEdgeRefusesTLS(t *testing.T) {
 func testTLS(t *testing.T) *tls.Config {
 	cert, _ := certtest.Pair(t, []string{"localhost"}, time.Now().Add(time.Hour))
 	return &tls.Config{Certificates: []tls.Certificate{cert}}
+}
+
+// mappedListener hands out connections whose peer reads as an
+// IPv4-mapped IPv6 address, as an IPv4 client's does on a dual-stack
+// listener ("[::]:8080").
+type mappedListener struct{ net.Listener }
+
+func (l mappedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	a := c.RemoteAddr().(*net.TCPAddr)
+	return mappedConn{c, &net.TCPAddr{IP: a.IP.To16(), Port: a.Port}}, nil
+}
+
+type mappedConn struct {
+	net.Conn
+	remote *net.TCPAddr
+}
+
+func (c mappedConn) RemoteAddr() net.Addr { return c.remote }
+
+// TestEdgeLogsIPv4PeerAsIPv4 checks that a request answered quickly logs
+// an IPv4 client of a dual-stack listener as net/http's RemoteAddr has it.
+func TestEdgeLogsIPv4PeerAsIPv4(t *testing.T) {
+	s := newStack(t, testMap(t), nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- edge.Serve(ctx, mappedListener{ln}, s.rd, s.slow, edge.Config{Metrics: s.metrics, AccessLog: s.log})
+	}()
+	defer func() { cancel(); <-done }()
+	base := "http://" + ln.Addr().String()
+	rawResponse(t, base, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n")
+	rawResponse(t, base, "GET /pool/a.iso?mirrorlist=json HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n")
+	lines := strings.Split(strings.TrimSpace(s.logOut.String()), "\n")
+	if len(lines) != 2 || s.slowN.Load() != 1 {
+		t.Fatalf("%d log lines, %d slow requests; want 2 and 1:\n%s", len(lines), s.slowN.Load(), s.logOut.String())
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "127.0.0.1 - - [") {
+			t.Errorf("log line %q: want the client as 127.0.0.1", l)
+		}
+	}
+}
+
+// TestEdgeStopsWhenToldBeforeServing checks that a context that ended
+// before Serve began ends it at once, its listener closed.
+func TestEdgeStopsWhenToldBeforeServing(t *testing.T) {
+	s := newStack(t, testMap(t), nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- edge.Serve(ctx, ln, s.rd, s.slow, edge.Config{}) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve with an ended context did not return")
+	}
+	if conn, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		conn.Close()
+		t.Error("the listener still accepts")
+	}
+}
+
+// TestEdgeSurvivesPanics checks that a handler's panic, on either path,
+// is logged and closes only its own connection, as with net/http.
+func TestEdgeSurvivesPanics(t *testing.T) {
+	m := testMap(t)
+	var panicking atomic.Bool
+	rd := redirect.Handler(func() *availability.Map {
+		if panicking.Load() {
+			panic("the map source failed")
+		}
+		return m
+	}, nil, redirect.Options{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/boom" {
+			panic("the slow handler failed")
+		}
+		rd.ServeHTTP(w, r)
+	})
+	logs := &buftest.Buffer{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- edge.Serve(ctx, ln, rd, slow, edge.Config{Server: serve.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}})
+	}()
+	defer func() { cancel(); <-done }()
+	base := "http://" + ln.Addr().String()
+	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (int, error) {
+		resp, err := c.Get(base + path)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+
+	if code, err := get("/boom"); err == nil {
+		t.Errorf("a panicking slow handler answered %d; want the connection closed", code)
+	}
+	panicking.Store(true)
+	if code, err := get("/pool/a.iso"); err == nil {
+		t.Errorf("a panic on the quick path answered %d; want the connection closed", code)
+	}
+	panicking.Store(false)
+	if code, err := get("/pool/a.iso"); err != nil || code != http.StatusFound {
+		t.Fatalf("after the panics: %d, %v; want a redirect", code, err)
+	}
+	for _, want := range []string{"the slow handler failed", "the map source failed"} {
+		if !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), "panic serving a request") {
+			t.Errorf("log lacks the panic %q:\n%s", want, logs.String())
+		}
+	}
 }
