@@ -108,7 +108,9 @@ type agent struct {
 // Run runs the agent until ctx ends, then stops serving (letting requests
 // in flight finish), sends a last report and returns nil. It returns an
 // error at once if the options are invalid or the tree cannot be opened,
-// and later only if a server fails.
+// and later only if a server fails or the tree turns out to be on a file
+// system that does not tell upper from lower case (mirror.CaseError),
+// where no sync can succeed.
 func Run(ctx context.Context, opts Options) error {
 	a, err := start(opts)
 	if err != nil {
@@ -139,7 +141,7 @@ func Run(ctx context.Context, opts Options) error {
 			return serve.Serve(gctx, o.MetricsListener, metricsHandler(a.m), serve.Config{Logger: a.log})
 		})
 	}
-	g.Go(func() error { a.syncLoop(gctx); return nil })
+	g.Go(func() error { return a.syncLoop(gctx) })
 	if o.Report != nil {
 		g.Go(func() error { a.reportLoop(gctx, served); return nil })
 	}

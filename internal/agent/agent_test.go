@@ -420,3 +420,40 @@ func TestAgentHangup(t *testing.T) {
 		t.Errorf("the moved log holds %q; want the line from before the hangup only", old)
 	}
 }
+
+// TestAgentStopsOnCaseInsensitiveTree checks that an agent whose tree is
+// on a file system that folds case stops with the sync's refusal rather
+// than retrying forever. A hard link from the lock file's upper-case name
+// stands in for case folding, which no file system here can do.
+func TestAgentStopsOnCaseInsensitiveTree(t *testing.T) {
+	o := newOrigin(t, map[string]string{"a.txt": "a\n"})
+	root := filepath.Join(t.TempDir(), "m")
+	local := filepath.Join(root, ".pando", "local")
+	if err := os.MkdirAll(local, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(local, "lock"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(local, "lock"), filepath.Join(local, "LOCK")); err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(t.Context(), Options{Listener: ln, Sync: syncOptions(o, root), Interval: 50 * time.Millisecond,
+			RetryMin: 10 * time.Millisecond})
+	}()
+	select {
+	case err := <-done:
+		var ce *mirror.CaseError
+		if !errors.As(err, &ce) || ce.Root != root {
+			t.Errorf("Run: %v; want the tree's mirror.CaseError", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent kept running on a case-folding tree")
+	}
+	if _, err := os.Stat(filepath.Join(root, "a.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a.txt in the tree: %v; want nothing synced", err)
+	}
+}

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -16,13 +17,18 @@ import (
 const progressInterval = time.Minute
 
 // syncLoop runs a sync at once and then whenever the next one is due, until
-// ctx ends.
-func (a *agent) syncLoop(ctx context.Context) {
+// ctx ends. It returns an error, ending the agent, only when a sync fails
+// in a way no later one can get past: the tree is on a file system that
+// does not tell upper from lower case.
+func (a *agent) syncLoop(ctx context.Context) error {
 	failures := 0
 	for {
-		run := a.syncOnce(ctx)
+		run, err := a.syncOnce(ctx)
 		if ctx.Err() != nil {
-			return
+			return nil
+		}
+		if ce := (*mirror.CaseError)(nil); errors.As(err, &ce) {
+			return fmt.Errorf("cannot sync: %w", err)
 		}
 		if run.Result == metrics.SyncFailed {
 			failures++
@@ -35,7 +41,7 @@ func (a *agent) syncLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return
+			return nil
 		case <-t.C:
 		case <-a.o.Hangup:
 			t.Stop()
@@ -56,8 +62,9 @@ func (a *agent) hangup() {
 	}
 }
 
-// syncOnce runs one sync, logs it and records it in the metrics.
-func (a *agent) syncOnce(ctx context.Context) metrics.SyncRun {
+// syncOnce runs one sync, logs it and records it in the metrics, and
+// returns how it went.
+func (a *agent) syncOnce(ctx context.Context) (metrics.SyncRun, error) {
 	start := time.Now()
 	opts := a.o.Sync
 	opts.Meter = progress.StartLog("syncing", a.log, progressInterval) // a long first sync shows how far it is
@@ -68,7 +75,7 @@ func (a *agent) syncOnce(ctx context.Context) metrics.SyncRun {
 		Bytes: res.Bytes, Fetched: res.Fetched, Reused: res.Reused, Removed: res.Removed, Records: res.RecordsAfter,
 	}
 	if ctx.Err() != nil {
-		return run // shutting down: an interrupted run is not a failure
+		return run, err // shutting down: an interrupted run is not a failure
 	}
 	a.m.ObserveSync(run)
 	switch run.Result {
@@ -83,7 +90,7 @@ func (a *agent) syncOnce(ctx context.Context) metrics.SyncRun {
 			"upstream", res.Upstream, "fetched", res.Fetched, "reused", res.Reused, "removed", res.Removed,
 			"bytes", res.Bytes, "seconds", run.Seconds)
 	}
-	return run
+	return run, err
 }
 
 // runResult names the outcome of a sync run.

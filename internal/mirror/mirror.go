@@ -152,12 +152,24 @@ func checkCase(root, lockName string) error {
 	case err != nil:
 		return err
 	case !ok:
-		return fmt.Errorf("%s is on a file system that does not tell upper from lower case "+
-			"(%s and its upper-case name are one file), where paths that differ only in case "+
-			"would overwrite each other; use a case-sensitive one (on macOS, a case-sensitive APFS volume)",
-			root, lockName)
+		return &CaseError{Root: root, Probe: lockName}
 	}
 	return nil
+}
+
+// A CaseError is a sync's or restore's refusal of a tree on a file
+// system that does not tell upper from lower case. It will not go away by
+// trying again.
+type CaseError struct {
+	Root  string
+	Probe string // the file whose upper-case name was the same file
+}
+
+func (e *CaseError) Error() string {
+	return fmt.Sprintf("%s is on a file system that does not tell upper from lower case "+
+		"(%s and its upper-case name are one file), where paths that differ only in case "+
+		"would overwrite each other; use a case-sensitive one (on macOS, a case-sensitive APFS volume)",
+		e.Root, e.Probe)
 }
 
 // syncFrom runs the sync against one upstream.
