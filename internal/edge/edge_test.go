@@ -93,30 +93,56 @@ func newStack(t *testing.T, m *availability.Map, g *geo.DB) *stack {
 	return s
 }
 
-// start serves s on loopback with the edge server, or net/http's if
-// netHTTP, and returns the base URL.
-func start(t *testing.T, s *stack, netHTTP bool) string {
+// running is a server serving on loopback in the background.
+type running struct {
+	base   string // http://ADDR
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// run starts serve on a fresh loopback listener with a context derived
+// from ctx; the test's end stops it.
+func run(t *testing.T, ctx context.Context, serve func(context.Context, net.Listener) error) *running {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		if netHTTP {
-			done <- serve.Serve(ctx, ln, s.slow, serve.Config{})
-		} else {
-			done <- edge.Serve(ctx, ln, s.rd, s.slow, edge.Config{Metrics: s.metrics, AccessLog: s.log})
-		}
-	}()
+	ctx, cancel := context.WithCancel(ctx)
+	r := &running{base: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- serve(ctx, ln) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := r.stop(t); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return r
+}
+
+// stop ends the server's context and returns what it returned.
+func (r *running) stop(t *testing.T) error {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		r.done <- err // for a later stop
+		return err
+	case <-time.After(15 * time.Second):
+		t.Fatal("the server did not return within 15s of its context's end")
+		return nil
+	}
+}
+
+// start serves s on loopback with the edge server, or net/http's if
+// netHTTP, and returns the base URL.
+func start(t *testing.T, s *stack, netHTTP bool) string {
+	t.Helper()
+	return run(t, context.Background(), func(ctx context.Context, ln net.Listener) error {
+		if netHTTP {
+			return serve.Serve(ctx, ln, s.slow, serve.Config{})
+		}
+		return edge.Serve(ctx, ln, s.rd, s.slow, edge.Config{Metrics: s.metrics, AccessLog: s.log})
+	}).base
 }
 
 // rawResponse sends one raw request and returns the status line (with
@@ -284,13 +310,9 @@ func TestEdgeRefusesOversizedRequests(t *testing.T) {
 // its listener.
 func TestEdgeKeepAliveAndShutdown(t *testing.T) {
 	s := newStack(t, testMap(t), nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- edge.Serve(ctx, ln, s.rd, s.slow, edge.Config{}) }()
+	r := run(t, context.Background(), func(ctx context.Context, ln net.Listener) error {
+		return edge.Serve(ctx, ln, s.rd, s.slow, edge.Config{})
+	})
 	var conns sync.Map
 	c := &http.Client{
 		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -303,7 +325,7 @@ func TestEdgeKeepAliveAndShutdown(t *testing.T) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	for i := range 100 {
-		resp, err := c.Get("http://" + ln.Addr().String() + "/pool/a.iso")
+		resp, err := c.Get(r.base + "/pool/a.iso")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,16 +340,10 @@ func TestEdgeKeepAliveAndShutdown(t *testing.T) {
 	if n != 1 {
 		t.Errorf("100 sequential requests took %d connections, want 1", n)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Serve after shutdown: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Serve did not return after its context ended")
+	if err := r.stop(t); err != nil {
+		t.Errorf("Serve after shutdown: %v", err)
 	}
-	if conn, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+	if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(r.base, "http://"), time.Second); err == nil {
 		conn.Close()
 		t.Error("the listener still accepts after shutdown")
 	}
@@ -377,17 +393,9 @@ func (c mappedConn) RemoteAddr() net.Addr { return c.remote }
 // an IPv4 client of a dual-stack listener as net/http's RemoteAddr has it.
 func TestEdgeLogsIPv4PeerAsIPv4(t *testing.T) {
 	s := newStack(t, testMap(t), nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- edge.Serve(ctx, mappedListener{ln}, s.rd, s.slow, edge.Config{Metrics: s.metrics, AccessLog: s.log})
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + ln.Addr().String()
+	base := run(t, context.Background(), func(ctx context.Context, ln net.Listener) error {
+		return edge.Serve(ctx, mappedListener{ln}, s.rd, s.slow, edge.Config{Metrics: s.metrics, AccessLog: s.log})
+	}).base
 	rawResponse(t, base, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n")
 	rawResponse(t, base, "GET /pool/a.iso?mirrorlist=json HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n")
 	lines := strings.Split(strings.TrimSpace(s.logOut.String()), "\n")
@@ -405,23 +413,21 @@ func TestEdgeLogsIPv4PeerAsIPv4(t *testing.T) {
 // before Serve began ends it at once, its listener closed.
 func TestEdgeStopsWhenToldBeforeServing(t *testing.T) {
 	s := newStack(t, testMap(t), nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	done := make(chan error, 1)
-	go func() { done <- edge.Serve(ctx, ln, s.rd, s.slow, edge.Config{}) }()
+	r := run(t, ctx, func(ctx context.Context, ln net.Listener) error {
+		return edge.Serve(ctx, ln, s.rd, s.slow, edge.Config{})
+	})
 	select {
-	case err := <-done:
+	case err := <-r.done:
 		if err != nil {
 			t.Errorf("Serve: %v", err)
 		}
+		r.done <- err
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve with an ended context did not return")
 	}
-	if conn, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+	if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(r.base, "http://"), time.Second); err == nil {
 		conn.Close()
 		t.Error("the listener still accepts")
 	}
@@ -445,17 +451,9 @@ func TestEdgeSurvivesPanics(t *testing.T) {
 		rd.ServeHTTP(w, r)
 	})
 	logs := &buftest.Buffer{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- edge.Serve(ctx, ln, rd, slow, edge.Config{Server: serve.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}})
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + ln.Addr().String()
+	base := run(t, context.Background(), func(ctx context.Context, ln net.Listener) error {
+		return edge.Serve(ctx, ln, rd, slow, edge.Config{Server: serve.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}})
+	}).base
 	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path string) (int, error) {
 		resp, err := c.Get(base + path)
