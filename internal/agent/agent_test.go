@@ -456,4 +456,8 @@ func TestAgentStopsOnCaseInsensitiveTree(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "a.txt")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a.txt in the tree: %v; want nothing synced", err)
 	}
+	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Error("the agent still serves after stopping")
+	}
 }

@@ -27,7 +27,7 @@ func (a *agent) syncLoop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if ce := (*mirror.CaseError)(nil); errors.As(err, &ce) {
+		if _, ok := errors.AsType[*mirror.CaseError](err); ok {
 			return fmt.Errorf("cannot sync: %w", err)
 		}
 		if run.Result == metrics.SyncFailed {
@@ -80,6 +80,9 @@ func (a *agent) syncOnce(ctx context.Context) (metrics.SyncRun, error) {
 	a.m.ObserveSync(run)
 	switch run.Result {
 	case metrics.SyncFailed:
+		if _, ok := errors.AsType[*mirror.CaseError](err); ok {
+			break // the agent stops with it, and says so
+		}
 		a.log.Error("sync failed; the mirror serves its previous state", "err", err)
 	case metrics.SyncLocked:
 		a.log.Warn("sync skipped: another sync of this tree holds the lock", "root", a.o.Sync.Root)

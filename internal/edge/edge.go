@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -138,9 +139,10 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 	}
 	sc.Logger.Info("serving", "addr", ln.Addr().String(), "tls", false)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(retrying{ln, sc.Logger}) }()
 	select {
 	case err := <-errc:
+		ln.Close()
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
@@ -148,11 +150,40 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sc.ShutdownTimeout)
 	defer cancel()
 	if err := srv.ShutdownWithContext(sctx); err != nil {
-		sc.Logger.Warn("requests still running at the shutdown deadline; leaving them", "addr", ln.Addr().String(), "err", err)
+		sc.Logger.Warn("requests still running at the shutdown deadline; leaving them to the process's exit", "addr", ln.Addr().String(), "err", err)
 	}
 	ln.Close() // in case Serve had not taken the listener yet when Shutdown ran
 	<-errc     // nil, now that the listener is closed
 	return nil
+}
+
+// retrying is a listener whose Accept waits and tries again after a
+// temporary error, as net/http's server does: fasthttp's ends Serve on
+// any error but a timeout, and running out of file descriptors under a
+// flood of connections (EMFILE) must not end the edge.
+type retrying struct {
+	net.Listener
+	log *slog.Logger
+}
+
+// Bounds of the wait after a temporary Accept error, doubled each time.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
+func (l retrying) Accept() (net.Conn, error) {
+	wait := time.Duration(0)
+	for {
+		c, err := l.Listener.Accept()
+		var te interface{ Temporary() bool }
+		if err == nil || !errors.As(err, &te) || !te.Temporary() {
+			return c, err
+		}
+		wait = min(max(2*wait, acceptRetryMin), acceptRetryMax)
+		l.log.Warn("accepting a connection failed; retrying", "err", err, "in", wait)
+		time.Sleep(wait)
+	}
 }
 
 // An edge answers one request.

@@ -11,11 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -244,9 +246,11 @@ func TestEdgeAnswersAsNetHTTP(t *testing.T) {
 	for _, target := range []string{"/pool/a.iso", "/pool/a.iso?mirrorlist=json"} {
 		r := "GET " + target + " HTTP/1.0\r\n" + de + "\r\n"
 		fs, ff, fb := rawResponse(t, fastURL, r)
-		_, sf, sb := rawResponse(t, slowURL, r)
-		if !strings.HasPrefix(fs, "HTTP/1.1 ") || !strings.HasSuffix(fs, "close=true") || !slices.Equal(ff, sf) || fb != sb {
-			t.Errorf("HTTP/1.0 %s: edge %s %v, net/http's fields %v", target, fs, ff, sf)
+		ss, sf, sb := rawResponse(t, slowURL, r)
+		code := func(status string) string { return strings.Fields(status)[1] }
+		if !strings.HasPrefix(fs, "HTTP/1.1 ") || !strings.HasSuffix(fs, "close=true") || code(fs) != code(ss) ||
+			!slices.Equal(ff, sf) || fb != sb {
+			t.Errorf("HTTP/1.0 %s: edge %s %v, net/http %s %v", target, fs, ff, ss, sf)
 		}
 	}
 
@@ -434,7 +438,7 @@ func TestEdgeStopsWhenToldBeforeServing(t *testing.T) {
 }
 
 // TestEdgeSurvivesPanics checks that a handler's panic, on either path,
-// is logged and closes only its own connection, as with net/http.
+// is logged once and closes only its own connection, as with net/http.
 func TestEdgeSurvivesPanics(t *testing.T) {
 	m := testMap(t)
 	var panicking atomic.Bool
@@ -444,7 +448,9 @@ func TestEdgeSurvivesPanics(t *testing.T) {
 		}
 		return m
 	}, nil, redirect.Options{})
+	var slowN atomic.Int64
 	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slowN.Add(1)
 		if r.URL.Path == "/boom" {
 			panic("the slow handler failed")
 		}
@@ -454,6 +460,30 @@ func TestEdgeSurvivesPanics(t *testing.T) {
 	base := run(t, context.Background(), func(ctx context.Context, ln net.Listener) error {
 		return edge.Serve(ctx, ln, rd, slow, edge.Config{Server: serve.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))}})
 	}).base
+
+	// A keep-alive connection that sees the panics happen on others.
+	other, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	otherReader := bufio.NewReader(other)
+	ask := func(what string) {
+		t.Helper()
+		other.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(other, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\n\r\n")
+		resp, err := http.ReadResponse(otherReader, nil)
+		if err != nil {
+			t.Fatalf("the other connection, %s: %v", what, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("the other connection, %s: %s", what, resp.Status)
+		}
+	}
+	ask("before the panics")
+
 	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path string) (int, error) {
 		resp, err := c.Get(base + path)
@@ -463,7 +493,6 @@ func TestEdgeSurvivesPanics(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode, nil
 	}
-
 	if code, err := get("/boom"); err == nil {
 		t.Errorf("a panicking slow handler answered %d; want the connection closed", code)
 	}
@@ -471,13 +500,48 @@ func TestEdgeSurvivesPanics(t *testing.T) {
 	if code, err := get("/pool/a.iso"); err == nil {
 		t.Errorf("a panic on the quick path answered %d; want the connection closed", code)
 	}
+	if n := slowN.Load(); n != 1 {
+		t.Errorf("the slow handler got %d requests, want 1 (/boom): the map's panic was not on the quick path", n)
+	}
 	panicking.Store(false)
+	ask("after the panics")
 	if code, err := get("/pool/a.iso"); err != nil || code != http.StatusFound {
 		t.Fatalf("after the panics: %d, %v; want a redirect", code, err)
 	}
 	for _, want := range []string{"the slow handler failed", "the map source failed"} {
-		if !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), "panic serving a request") {
-			t.Errorf("log lacks the panic %q:\n%s", want, logs.String())
+		if n := strings.Count(logs.String(), want); n != 1 {
+			t.Errorf("the panic %q logged %d times, want once:\n%s", want, n, logs.String())
 		}
+	}
+	if n := strings.Count(logs.String(), "panic serving a request"); n != 2 {
+		t.Errorf("%d panics logged, want 2:\n%s", n, logs.String())
+	}
+}
+
+// flakyListener fails its first Accepts as a process out of file
+// descriptors does.
+type flakyListener struct {
+	net.Listener
+	fails atomic.Int32
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestEdgeRidesOutAcceptErrors checks that temporary Accept errors (too
+// many open files) do not end the server.
+func TestEdgeRidesOutAcceptErrors(t *testing.T) {
+	s := newStack(t, testMap(t), nil)
+	base := run(t, context.Background(), func(ctx context.Context, ln net.Listener) error {
+		fl := &flakyListener{Listener: ln}
+		fl.fails.Store(3)
+		return edge.Serve(ctx, fl, s.rd, s.slow, edge.Config{})
+	}).base
+	if status, _, _ := rawResponse(t, base, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n"); !strings.Contains(status, " 302 ") {
+		t.Errorf("after three failed accepts: %s, want a redirect", status)
 	}
 }
