@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pando-mirror/pando/internal/buftest"
+	"github.com/pando-mirror/pando/internal/safefile/casetest"
 )
 
 // TestSyncLock runs two syncs of one mirror at once: the second exits at
@@ -61,16 +62,7 @@ func TestSyncRefusesCaseInsensitiveTree(t *testing.T) {
 	for _, cmd := range []string{"sync", "restore"} {
 		t.Run(cmd, func(t *testing.T) {
 			root := filepath.Join(n.dir, "folding-"+cmd)
-			local := filepath.Join(root, ".pando", "local")
-			if err := os.MkdirAll(local, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(local, "lock"), nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Link(filepath.Join(local, "lock"), filepath.Join(local, "LOCK")); err != nil {
-				t.Fatal(err)
-			}
+			casetest.Fold(t, root)
 			var r result
 			if cmd == "sync" {
 				r = n.sync(t, n.url, root)

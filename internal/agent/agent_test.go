@@ -23,6 +23,7 @@ import (
 	"github.com/pando-mirror/pando/internal/mirror"
 	"github.com/pando-mirror/pando/internal/publish"
 	"github.com/pando-mirror/pando/internal/safefile"
+	"github.com/pando-mirror/pando/internal/safefile/casetest"
 	"github.com/pando-mirror/pando/internal/serve"
 	"github.com/pando-mirror/pando/internal/stats"
 	"github.com/pando-mirror/pando/internal/store"
@@ -423,21 +424,11 @@ func TestAgentHangup(t *testing.T) {
 
 // TestAgentStopsOnCaseInsensitiveTree checks that an agent whose tree is
 // on a file system that folds case stops with the sync's refusal rather
-// than retrying forever. A hard link from the lock file's upper-case name
-// stands in for case folding, which no file system here can do.
+// than retrying forever.
 func TestAgentStopsOnCaseInsensitiveTree(t *testing.T) {
 	o := newOrigin(t, map[string]string{"a.txt": "a\n"})
 	root := filepath.Join(t.TempDir(), "m")
-	local := filepath.Join(root, ".pando", "local")
-	if err := os.MkdirAll(local, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(local, "lock"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Link(filepath.Join(local, "lock"), filepath.Join(local, "LOCK")); err != nil {
-		t.Fatal(err)
-	}
+	casetest.Fold(t, root)
 	ln := listen(t)
 	done := make(chan error, 1)
 	go func() {
