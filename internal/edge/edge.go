@@ -119,10 +119,6 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 		ln.Close()
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 	}
-	if ctx.Err() != nil { // told to stop before serving: fasthttp's Shutdown would not stop a Serve that follows it
-		ln.Close()
-		return nil
-	}
 	srv := &fasthttp.Server{
 		Handler:               recovered(h, sc.Logger),
 		ErrorHandler:          refuse,
@@ -137,25 +133,16 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 		CloseOnShutdown:       true,
 		SecureErrorLogMessage: true, // a bad request's bytes, cookies and all, stay out of the log
 	}
-	sc.Logger.Info("serving", "addr", ln.Addr().String(), "tls", false)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(retrying{ln, sc.Logger}) }()
-	select {
-	case err := <-errc:
-		ln.Close()
-		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	sc.Logger.Info("shutting down", "addr", ln.Addr().String(), "grace", sc.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sc.ShutdownTimeout)
-	defer cancel()
-	if err := srv.ShutdownWithContext(sctx); err != nil {
-		sc.Logger.Warn("requests still running at the shutdown deadline; leaving them to the process's exit", "addr", ln.Addr().String(), "err", err)
-	}
-	ln.Close() // in case Serve had not taken the listener yet when Shutdown ran
-	<-errc     // nil, now that the listener is closed
-	return nil
+	return serve.Run(ctx, retrying{ln, sc.Logger}, fastServer{srv}, sc)
 }
+
+// fastServer is fasthttp's server as a serve.Server. fasthttp cannot drop
+// the connections left at the shutdown deadline: they are left to the
+// process's exit.
+type fastServer struct{ *fasthttp.Server }
+
+func (s fastServer) Shutdown(ctx context.Context) error { return s.ShutdownWithContext(ctx) }
+func (s fastServer) Close() error                       { return nil }
 
 // retrying is a listener whose Accept waits and tries again after a
 // temporary error, as net/http's server does: fasthttp's ends Serve on

@@ -117,38 +117,62 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config) err
 		ln.Close()
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 	}
-	srv := newServer(h, cfg)
-	cfg.Logger.Info("serving", "addr", ln.Addr().String(), "tls", cfg.TLS != nil)
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.TLS != nil {
-			errc <- srv.ServeTLS(ln, "", "")
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
+	var srv Server = netHTTP{newServer(h, cfg)}
+	if cfg.TLS != nil {
+		srv = netHTTPS{newServer(h, cfg)}
 	}
-	shutdown(ctx, srv, cfg, ln.Addr())
-	<-errc // http.ErrServerClosed, now that the listener is closed
-	return nil
+	return Run(ctx, ln, srv, cfg)
 }
 
-// shutdown stops srv gracefully within cfg.ShutdownTimeout, then closes the
-// connections still open.
-func shutdown(ctx context.Context, srv *http.Server, cfg Config, addr net.Addr) {
-	cfg.Logger.Info("shutting down", "addr", addr.String(), "grace", cfg.ShutdownTimeout)
+// A Server is an HTTP server that Run drives: net/http's, or another
+// with the same three steps.
+type Server interface {
+	// Serve serves on ln until it is closed (by Shutdown or Close).
+	Serve(ln net.Listener) error
+	// Shutdown closes the listeners and idle connections and waits, until
+	// ctx ends, for the requests in flight.
+	Shutdown(ctx context.Context) error
+	// Close drops the connections still open.
+	Close() error
+}
+
+// Run serves srv on ln until ctx ends, then shuts it down, lets requests
+// in flight finish for up to cfg.ShutdownTimeout (cfg with its defaults
+// filled in), closes whatever is left and returns nil. It returns an error
+// only if the listener fails. It logs the start and the shutdown, and it
+// closes ln.
+func Run(ctx context.Context, ln net.Listener, srv Server, cfg Config) error {
+	addr := ln.Addr().String()
+	cfg.Logger.Info("serving", "addr", addr, "tls", cfg.TLS != nil)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		ln.Close()
+		return fmt.Errorf("serve on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	cfg.Logger.Info("shutting down", "addr", addr, "grace", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		cfg.Logger.Warn("requests still running at the shutdown deadline; closing their connections",
-			"addr", addr.String(), "err", err)
+			"addr", addr, "err", err)
 		srv.Close()
 	}
+	ln.Close() // a Serve that had not taken the listener yet when Shutdown ran stops too
+	<-errc     // what Serve returns once stopped (http.ErrServerClosed)
+	return nil
 }
+
+// netHTTP and netHTTPS are net/http's server as a Server, in cleartext and
+// over its TLSConfig.
+type (
+	netHTTP  struct{ *http.Server }
+	netHTTPS struct{ *http.Server }
+)
+
+func (s netHTTPS) Serve(ln net.Listener) error { return s.ServeTLS(ln, "", "") }
 
 // newServer returns the http.Server that Serve runs.
 func newServer(h http.Handler, cfg Config) *http.Server {
