@@ -18,17 +18,16 @@ const progressInterval = time.Minute
 
 // syncLoop runs a sync at once and then whenever the next one is due, until
 // ctx ends. It returns an error, ending the agent, only when a sync fails
-// in a way no later one can get past: the tree is on a file system that
-// does not tell upper from lower case.
+// in a way no later one can get past.
 func (a *agent) syncLoop(ctx context.Context) error {
 	failures := 0
 	for {
-		run, err := a.syncOnce(ctx)
+		run, fatal := a.syncOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if _, ok := errors.AsType[*mirror.CaseError](err); ok {
-			return fmt.Errorf("cannot sync: %w", err)
+		if fatal != nil {
+			return fatal
 		}
 		if run.Result == metrics.SyncFailed {
 			failures++
@@ -63,7 +62,9 @@ func (a *agent) hangup() {
 }
 
 // syncOnce runs one sync, logs it and records it in the metrics, and
-// returns how it went.
+// returns how it went. The error, not logged, is a failure no later sync
+// can get past: the tree is on a file system that does not tell upper
+// from lower case.
 func (a *agent) syncOnce(ctx context.Context) (metrics.SyncRun, error) {
 	start := time.Now()
 	opts := a.o.Sync
@@ -75,13 +76,13 @@ func (a *agent) syncOnce(ctx context.Context) (metrics.SyncRun, error) {
 		Bytes: res.Bytes, Fetched: res.Fetched, Reused: res.Reused, Removed: res.Removed, Records: res.RecordsAfter,
 	}
 	if ctx.Err() != nil {
-		return run, err // shutting down: an interrupted run is not a failure
+		return run, nil // shutting down: an interrupted run is not a failure
 	}
 	a.m.ObserveSync(run)
 	switch run.Result {
 	case metrics.SyncFailed:
 		if _, ok := errors.AsType[*mirror.CaseError](err); ok {
-			break // the agent stops with it, and says so
+			return run, fmt.Errorf("cannot sync: %w", err) // the agent stops with it and says so
 		}
 		a.log.Error("sync failed; the mirror serves its previous state", "err", err)
 	case metrics.SyncLocked:
@@ -93,7 +94,7 @@ func (a *agent) syncOnce(ctx context.Context) (metrics.SyncRun, error) {
 			"upstream", res.Upstream, "fetched", res.Fetched, "reused", res.Reused, "removed", res.Removed,
 			"bytes", res.Bytes, "seconds", run.Seconds)
 	}
-	return run, err
+	return run, nil
 }
 
 // runResult names the outcome of a sync run.

@@ -76,14 +76,13 @@ func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
 // through a trusted proxy that says (X-Forwarded-Proto) it did; "http"
 // otherwise.
 func requestScheme(r *http.Request, trusted []netip.Prefix) string {
-	if r.TLS != nil || len(trusted) == 0 {
-		return schemeOf(r.TLS != nil, netip.Addr{}, nil, nil)
+	var peer netip.Addr // no trusted proxy: not worth parsing
+	if len(trusted) > 0 {
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			peer = ap.Addr()
+		}
 	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return "http"
-	}
-	return schemeOf(false, ap.Addr(), func() string { return r.Header.Get("X-Forwarded-Proto") }, trusted)
+	return schemeOf(r.TLS != nil, peer, func() string { return r.Header.Get("X-Forwarded-Proto") }, trusted)
 }
 
 // schemeOf is requestScheme for a request over TLS or not from peer, whose
