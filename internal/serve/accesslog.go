@@ -58,7 +58,7 @@ type LogEntry struct {
 
 // Log writes the line of e.
 func (l *AccessLogger) Log(e *LogEntry) {
-	line := AppendCombined(nil, e)
+	line := appendCombined(nil, e)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	_, _ = l.out.Write(line)
@@ -85,8 +85,8 @@ func (a *accessLog) write(r *http.Request, start time.Time, rec *recorder) {
 		Referer: r.Referer(), UserAgent: r.UserAgent(), Start: start, Status: rec.status(), Bytes: rec.n})
 }
 
-// AppendCombined appends the combined-format line of e to b.
-func AppendCombined(b []byte, e *LogEntry) []byte {
+// appendCombined appends the combined-format line of e to b.
+func appendCombined(b []byte, e *LogEntry) []byte {
 	b = appendLogField(b, e.Host)
 	b = append(b, " - - ["...)
 	b = e.Start.AppendFormat(b, CombinedTimeLayout)
