@@ -14,7 +14,11 @@ import (
 
 // writeScript writes wrk's Lua script: each request takes the next path
 // and the next X-Forwarded-For address from the lists, round robin, with a
-// per-thread offset so that threads do not move in step.
+// per-thread offset so that threads do not move in step. The requests are
+// formatted once, in init, so that wrk's CPU goes to sending and reading
+// rather than to building strings in Lua: formatting each request as it
+// was sent cost wrk 3.4-4.0 us of user time a request, a fixed table
+// 1.2-1.7 us (wrk's kernel time, 9-12 us a request, is the same).
 func writeScript(dir string, paths, ips []string) (string, error) {
 	var b strings.Builder
 	b.WriteString("local paths = {\n")
@@ -25,18 +29,38 @@ func writeScript(dir string, paths, ips []string) (string, error) {
 	for _, ip := range ips {
 		fmt.Fprintf(&b, "  %q,\n", ip)
 	}
-	b.WriteString(`}
-local i = 0
+	// The pairs of path and address repeat after lcm(#paths, #ips)
+	// requests, as they did when each request was formatted on the fly;
+	// past 65,536 (a -places run) after the longer list, so that every
+	// path and every address is still sent.
+	n := lcm(len(paths), len(ips))
+	if n > 1<<16 {
+		n = max(len(paths), len(ips))
+	}
+	fmt.Fprintf(&b, `}
+local reqs, i = {}, 0
 function init(args)
-  i = math.random(1, #paths)
+  for j = 1, %d do
+    reqs[j] = wrk.format("GET", paths[(j - 1) %% #paths + 1], { ["X-Forwarded-For"] = ips[(j - 1) %% #ips + 1] })
+  end
+  i = math.random(1, #reqs)
 end
 function request()
-  i = i + 1
-  return wrk.format("GET", paths[i % #paths + 1], { ["X-Forwarded-For"] = ips[i % #ips + 1] })
+  i = i %% #reqs + 1
+  return reqs[i]
 end
-`)
-	name := filepath.Join(dir, "redirect.lua")
-	return name, os.WriteFile(name, []byte(b.String()), 0o644)
+`, n)
+	file := filepath.Join(dir, "redirect.lua")
+	return file, os.WriteFile(file, []byte(b.String()), 0o644)
+}
+
+// lcm returns the least common multiple of a and b, both > 0.
+func lcm(a, b int) int {
+	x, y := a, b
+	for y != 0 {
+		x, y = y, x%y
+	}
+	return a / x * b
 }
 
 // A load is one wrk run's figures.
