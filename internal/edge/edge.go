@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -133,24 +134,32 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 		CloseOnShutdown:       true,
 		SecureErrorLogMessage: true, // a bad request's bytes, cookies and all, stay out of the log
 	}
-	return serve.Run(ctx, retrying{ln, sc.Logger}, fastServer{srv}, sc)
+	l := &listener{Listener: ln, log: sc.Logger, open: map[*conn]struct{}{}}
+	return serve.Run(ctx, l, fastServer{srv, l}, sc)
 }
 
 // fastServer is fasthttp's server as a serve.Server. fasthttp cannot drop
-// the connections left at the shutdown deadline: they are left to the
-// process's exit.
-type fastServer struct{ *fasthttp.Server }
+// the connections left at the shutdown deadline, so Close closes them
+// through the listener that accepted them, as net/http's server does.
+type fastServer struct {
+	*fasthttp.Server
+	ln *listener
+}
 
 func (s fastServer) Shutdown(ctx context.Context) error { return s.ShutdownWithContext(ctx) }
-func (s fastServer) Close() error                       { return nil }
+func (s fastServer) Close() error                       { s.ln.closeConns(); return nil }
 
-// retrying is a listener whose Accept waits and tries again after a
-// temporary error, as net/http's server does: fasthttp's ends Serve on
+// listener is the edge's listener. Its Accept waits and tries again after
+// a temporary error, as net/http's server does: fasthttp's ends Serve on
 // any error but a timeout, and running out of file descriptors under a
-// flood of connections (EMFILE) must not end the edge.
-type retrying struct {
+// flood of connections (EMFILE) must not end the edge. And it keeps the
+// connections it accepted until they are closed, for closeConns.
+type listener struct {
 	net.Listener
 	log *slog.Logger
+
+	mu   sync.Mutex
+	open map[*conn]struct{}
 }
 
 // Bounds of the wait after a temporary Accept error, doubled each time.
@@ -159,18 +168,54 @@ const (
 	acceptRetryMax = time.Second
 )
 
-func (l retrying) Accept() (net.Conn, error) {
+func (l *listener) Accept() (net.Conn, error) {
 	wait := time.Duration(0)
 	for {
 		c, err := l.Listener.Accept()
 		var te interface{ Temporary() bool }
-		if err == nil || !errors.As(err, &te) || !te.Temporary() {
-			return c, err
+		switch {
+		case err == nil:
+			return l.track(c), nil
+		case !errors.As(err, &te) || !te.Temporary():
+			return nil, err
 		}
 		wait = min(max(2*wait, acceptRetryMin), acceptRetryMax)
 		l.log.Warn("accepting a connection failed; retrying", "err", err, "in", wait)
 		time.Sleep(wait)
 	}
+}
+
+func (l *listener) track(nc net.Conn) *conn {
+	c := &conn{Conn: nc, ln: l}
+	l.mu.Lock()
+	l.open[c] = struct{}{}
+	l.mu.Unlock()
+	return c
+}
+
+// closeConns closes every connection accepted and not yet closed.
+func (l *listener) closeConns() {
+	l.mu.Lock()
+	open := l.open
+	l.open = map[*conn]struct{}{}
+	l.mu.Unlock()
+	for c := range open {
+		c.Conn.Close()
+	}
+}
+
+// A conn is an accepted connection that leaves its listener's set when
+// it is closed.
+type conn struct {
+	net.Conn
+	ln *listener
+}
+
+func (c *conn) Close() error {
+	c.ln.mu.Lock()
+	delete(c.ln.open, c)
+	c.ln.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // An edge answers one request.

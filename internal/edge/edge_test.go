@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/pando-mirror/pando/internal/availability"
 	"github.com/pando-mirror/pando/internal/availability/availtest"
@@ -158,14 +161,19 @@ func rawResponse(t *testing.T, base, request string) (string, []string, string) 
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, request); err != nil {
-		t.Fatal(err)
-	}
+	// Written while the answer is read: a server that refuses a large
+	// request answers and closes before it is all sent, and the rest of
+	// the write then meets a reset.
+	written := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(c, request)
+		written <- err
+	}()
 	br := bufio.NewReader(c)
 	req, _ := http.ReadRequest(bufio.NewReader(strings.NewReader(request)))
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
-		t.Fatalf("%q: %v", request, err)
+		t.Fatalf("%.80q: %v (writing it: %v)", request, err, <-written)
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -543,5 +551,58 @@ func TestEdgeRidesOutAcceptErrors(t *testing.T) {
 	}).base
 	if status, _, _ := rawResponse(t, base, "GET /pool/a.iso HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n"); !strings.Contains(status, " 302 ") {
 		t.Errorf("after three failed accepts: %s, want a redirect", status)
+	}
+}
+
+// TestEdgeClosesConnectionsAtShutdownDeadline checks that a request still
+// running when the shutdown grace ends has its connection closed, as
+// net/http's server closes it, rather than left to the process's exit,
+// and that a connection the client keeps idle is closed too.
+func TestEdgeClosesConnectionsAtShutdownDeadline(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	defer close(release)
+	h := func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/slow" {
+			entered <- struct{}{}
+			<-release
+		}
+		ctx.SetStatusCode(http.StatusNoContent)
+	}
+	r := run(t, context.Background(), func(ctx context.Context, ln net.Listener) error {
+		return edge.ServeHandler(ctx, ln, h, serve.Config{ShutdownTimeout: 200 * time.Millisecond})
+	})
+	addr := strings.TrimPrefix(r.base, "http://")
+	dial := func() net.Conn {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	idle := dial()
+	fmt.Fprint(idle, "GET /fast HTTP/1.1\r\nHost: e\r\n\r\n")
+	if resp, err := http.ReadResponse(bufio.NewReader(idle), nil); err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("a quick request: %v %v", resp, err)
+	}
+	busy := dial()
+	fmt.Fprint(busy, "GET /slow HTTP/1.1\r\nHost: e\r\n\r\n")
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow request never reached its handler")
+	}
+	if err := r.stop(t); err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	for name, c := range map[string]net.Conn{"running a request": busy, "idle": idle} {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.Read(make([]byte, 1))
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Errorf("the connection %s is still open 5s after Serve returned", name)
+		} else if err == nil {
+			t.Errorf("the connection %s: read %d bytes after shutdown, want it closed", name, n)
+		}
 	}
 }
