@@ -24,8 +24,6 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
-	"sync"
-	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -43,8 +41,10 @@ const maxRequestBody = 64 << 10
 type Config struct {
 	// Server holds the timeouts, the header limit and the logger, with
 	// package serve's defaults for its zero fields; TLS must be nil.
-	// ReadHeaderTimeout bounds reading a whole request (fasthttp has one
-	// read timeout, and a redirector's requests have no body).
+	// ReadHeaderTimeout bounds reading a whole request, from its first
+	// byte (a redirector's requests have no body), and the first from the
+	// accept; IdleTimeout the wait for the next; WriteTimeout each write
+	// of an answer. ReadTimeout is not used.
 	Server serve.Config
 	// Metrics, if set, counts the requests Quick answers as metrics.Wrap
 	// counts the others.
@@ -82,6 +82,7 @@ func recovered(h fasthttp.RequestHandler, log *slog.Logger) fasthttp.RequestHand
 				ctx.Hijack(func(c net.Conn) { c.Close() })
 			}
 		}()
+		beginAnswer(ctx)
 		h(ctx)
 	}
 }
@@ -124,9 +125,6 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 		Handler:               recovered(h, sc.Logger),
 		ErrorHandler:          refuse,
 		Logger:                printfLogger{sc.Logger},
-		ReadTimeout:           sc.ReadHeaderTimeout,
-		WriteTimeout:          sc.WriteTimeout,
-		IdleTimeout:           sc.IdleTimeout,
 		ReadBufferSize:        sc.MaxHeaderBytes,
 		MaxRequestBodySize:    maxRequestBody,
 		NoDefaultServerHeader: true,
@@ -134,7 +132,9 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 		CloseOnShutdown:       true,
 		SecureErrorLogMessage: true, // a bad request's bytes, cookies and all, stay out of the log
 	}
-	l := &listener{Listener: ln, log: sc.Logger, open: map[*conn]struct{}{}}
+	// The connections keep the timeouts (see conn): fasthttp's would set
+	// three deadlines a request.
+	l := newListener(ln, sc.Logger, timeouts{read: sc.ReadHeaderTimeout, idle: sc.IdleTimeout, write: sc.WriteTimeout})
 	return serve.Run(ctx, l, fastServer{srv, l}, sc)
 }
 
@@ -148,75 +148,6 @@ type fastServer struct {
 
 func (s fastServer) Shutdown(ctx context.Context) error { return s.ShutdownWithContext(ctx) }
 func (s fastServer) Close() error                       { s.ln.closeConns(); return nil }
-
-// listener is the edge's listener. Its Accept waits and tries again after
-// a temporary error, as net/http's server does: fasthttp's ends Serve on
-// any error but a timeout, and running out of file descriptors under a
-// flood of connections (EMFILE) must not end the edge. And it keeps the
-// connections it accepted until they are closed, for closeConns.
-type listener struct {
-	net.Listener
-	log *slog.Logger
-
-	mu   sync.Mutex
-	open map[*conn]struct{}
-}
-
-// Bounds of the wait after a temporary Accept error, doubled each time.
-const (
-	acceptRetryMin = 5 * time.Millisecond
-	acceptRetryMax = time.Second
-)
-
-func (l *listener) Accept() (net.Conn, error) {
-	wait := time.Duration(0)
-	for {
-		c, err := l.Listener.Accept()
-		var te interface{ Temporary() bool }
-		switch {
-		case err == nil:
-			return l.track(c), nil
-		case !errors.As(err, &te) || !te.Temporary():
-			return nil, err
-		}
-		wait = min(max(2*wait, acceptRetryMin), acceptRetryMax)
-		l.log.Warn("accepting a connection failed; retrying", "err", err, "in", wait)
-		time.Sleep(wait)
-	}
-}
-
-func (l *listener) track(nc net.Conn) *conn {
-	c := &conn{Conn: nc, ln: l}
-	l.mu.Lock()
-	l.open[c] = struct{}{}
-	l.mu.Unlock()
-	return c
-}
-
-// closeConns closes every connection accepted and not yet closed.
-func (l *listener) closeConns() {
-	l.mu.Lock()
-	open := l.open
-	l.open = map[*conn]struct{}{}
-	l.mu.Unlock()
-	for c := range open {
-		c.Conn.Close()
-	}
-}
-
-// A conn is an accepted connection that leaves its listener's set when
-// it is closed.
-type conn struct {
-	net.Conn
-	ln *listener
-}
-
-func (c *conn) Close() error {
-	c.ln.mu.Lock()
-	delete(c.ln.open, c)
-	c.ln.mu.Unlock()
-	return c.Conn.Close()
-}
 
 // An edge answers one request.
 type edge struct {
@@ -264,6 +195,7 @@ func (e *edge) handle(ctx *fasthttp.RequestCtx) {
 
 // refuse answers a request fasthttp could not read.
 func refuse(ctx *fasthttp.RequestCtx, err error) {
+	beginAnswer(ctx)
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
 	switch {

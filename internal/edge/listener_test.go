@@ -21,7 +21,7 @@ func TestListenerForgetsClosedConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &listener{Listener: raw, log: slog.New(slog.DiscardHandler), open: map[*conn]struct{}{}}
+	l := newListener(raw, slog.New(slog.DiscardHandler), timeouts{read: 5 * time.Second, idle: 5 * time.Second, write: 5 * time.Second})
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(http.StatusNoContent) }}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()

@@ -39,7 +39,7 @@ const (
 	// DefaultReadTimeout bounds reading a whole request (headers and body).
 	DefaultReadTimeout = 30 * time.Second
 	// DefaultWriteTimeout is how long a response may go without progress:
-	// each write (at most progressChunk bytes) moves the deadline forward,
+	// each write (at most ProgressChunk bytes) moves the deadline forward,
 	// so a slow download that keeps moving is never cut off.
 	DefaultWriteTimeout = 60 * time.Second
 	// DefaultIdleTimeout bounds how long a keep-alive connection waits for

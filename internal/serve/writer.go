@@ -6,14 +6,14 @@ import (
 	"time"
 )
 
-// progressChunk is the most a response writes under one deadline. With the
-// default write timeout a client must take at least 128 KiB a minute (about
+// ProgressChunk is the most a response writes under one deadline (on
+// this package's server and on the edge's). With the default write timeout a client must take at least 128 KiB a minute (about
 // 2 KiB/s) to keep its download alive.
-const progressChunk = 128 << 10
+const ProgressChunk = 128 << 10
 
 // extendOnProgress returns a handler that runs h with a response writer
 // whose write deadline moves to now+stall before every write of at most
-// progressChunk bytes. The server's WriteTimeout then bounds a stall, not a
+// ProgressChunk bytes. The server's WriteTimeout then bounds a stall, not a
 // whole download. (Its ReadTimeout needs no such care: net/http clears the
 // read deadline while a handler runs.)
 func extendOnProgress(h http.Handler, stall time.Duration) http.Handler {
@@ -44,7 +44,7 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 	var n int
 	for len(b) > 0 {
 		p.extend()
-		m, err := p.ResponseWriter.Write(b[:min(len(b), progressChunk)])
+		m, err := p.ResponseWriter.Write(b[:min(len(b), ProgressChunk)])
 		n += m
 		if err != nil {
 			return n, err
@@ -54,7 +54,7 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// ReadFrom copies src in chunks of progressChunk, each under a fresh
+// ReadFrom copies src in chunks of ProgressChunk, each under a fresh
 // deadline, through the underlying writer's ReadFrom so that a plain HTTP/1
 // connection still sends files with sendfile.
 func (p *progressWriter) ReadFrom(src io.Reader) (int64, error) {
@@ -65,9 +65,9 @@ func (p *progressWriter) ReadFrom(src io.Reader) (int64, error) {
 	outer, _ := src.(*io.LimitedReader)
 	var total int64
 	for {
-		chunk := &io.LimitedReader{R: src, N: progressChunk}
+		chunk := &io.LimitedReader{R: src, N: ProgressChunk}
 		if outer != nil {
-			chunk = &io.LimitedReader{R: outer.R, N: min(outer.N, progressChunk)}
+			chunk = &io.LimitedReader{R: outer.R, N: min(outer.N, ProgressChunk)}
 		}
 		want := chunk.N
 		if want == 0 {

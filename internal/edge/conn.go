@@ -1,0 +1,203 @@
+package edge
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pando-mirror/pando/internal/serve"
+)
+
+// listener is the edge's listener. Its Accept waits and tries again after
+// a temporary error, as net/http's server does: fasthttp's ends Serve on
+// any error but a timeout, and running out of file descriptors under a
+// flood of connections (EMFILE) must not end the edge. It keeps the
+// connections it accepted until they are closed, for closeConns. And its
+// connections keep the server's timeouts themselves (see conn).
+type listener struct {
+	net.Listener
+	log      *slog.Logger
+	timeouts timeouts
+
+	mu   sync.Mutex
+	open map[*conn]struct{}
+}
+
+func newListener(ln net.Listener, log *slog.Logger, t timeouts) *listener {
+	t.base = time.Now()
+	return &listener{Listener: ln, log: log, timeouts: t, open: map[*conn]struct{}{}}
+}
+
+// Bounds of the wait after a temporary Accept error, doubled each time.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
+func (l *listener) Accept() (net.Conn, error) {
+	wait := time.Duration(0)
+	for {
+		c, err := l.Listener.Accept()
+		var te interface{ Temporary() bool }
+		switch {
+		case err == nil:
+			return l.track(c), nil
+		case !errors.As(err, &te) || !te.Temporary():
+			return nil, err
+		}
+		wait = min(max(2*wait, acceptRetryMin), acceptRetryMax)
+		l.log.Warn("accepting a connection failed; retrying", "err", err, "in", wait)
+		time.Sleep(wait)
+	}
+}
+
+func (l *listener) track(nc net.Conn) *conn {
+	// The first request is due within the read timeout of the accept.
+	c := &conn{Conn: nc, ln: l, t: &l.timeouts, inRequest: true, requestStart: l.timeouts.now()}
+	l.mu.Lock()
+	l.open[c] = struct{}{}
+	l.mu.Unlock()
+	return c
+}
+
+// closeConns closes every connection accepted and not yet closed.
+func (l *listener) closeConns() {
+	l.mu.Lock()
+	open := l.open
+	l.open = map[*conn]struct{}{}
+	l.mu.Unlock()
+	for c := range open {
+		c.Conn.Close()
+	}
+}
+
+// timeouts are the limits an edge's connections keep.
+type timeouts struct {
+	read  time.Duration // a whole request, from its first byte (the first request: from the accept)
+	idle  time.Duration // the wait for the next request on a kept-alive connection
+	write time.Duration // each write of an answer
+	base  time.Time     // the clock's zero: times are durations since, on the monotonic clock
+}
+
+// now reads the monotonic clock alone, which costs half of time.Now.
+func (t *timeouts) now() time.Duration { return time.Since(t.base) }
+
+// slack is how late a sliding deadline may fire: an eighth of its
+// timeout, at most a second.
+func slack(d time.Duration) time.Duration { return min(d/8, time.Second) }
+
+// A conn is an accepted connection. It leaves its listener's set when it
+// is closed, and it keeps the server's timeouts (fasthttp's own are off).
+//
+// fasthttp keeps them by setting the socket's deadlines before every
+// request and every answer, three times a keep-alive request, and each
+// time the runtime moves a timer (about 4% of an edge's CPU time under
+// load). A conn sets a deadline only when the one in place no longer
+// serves: the deadlines that slide with each request (the idle wait, each
+// write) are set a little later than asked, by their slack, and left in
+// place while they are no more than that later than the latest asked. So
+// a timeout never fires early, and late by its slack at most; a busy
+// connection sets each deadline about once per slack instead of once per
+// request.
+//
+// The phases of a connection are told by the calls fasthttp makes: a
+// request begins with the first Read after the previous answer began (or
+// the accept), and an answer begins when the handler is called (begin),
+// after the whole request has been read. Read and Write are called from
+// the one goroutine that serves the connection.
+type conn struct {
+	net.Conn
+	ln *listener
+	t  *timeouts
+
+	inRequest    bool          // a request is being read: its deadline is fixed
+	requestStart time.Duration // when it began; unknown: at the next Read
+	answering    bool          // the handler has been called since the request began
+	readBy       time.Duration // the read deadline in place; 0: none
+	writeBy      time.Duration // the write deadline in place; 0: none
+}
+
+// unknown is a requestStart not yet known.
+const unknown = -1
+
+// begin tells the connection that its request has been read and is
+// being answered, so that its next Read waits for another request.
+func (c *conn) begin() { c.answering = true }
+
+// beginAnswer tells ctx's connection that its request is being answered.
+func beginAnswer(ctx *fasthttp.RequestCtx) {
+	if c, ok := ctx.Conn().(*conn); ok {
+		c.begin()
+	}
+}
+
+func (c *conn) Read(b []byte) (int, error) {
+	now := c.t.now()
+	if c.answering { // waiting for the next request
+		c.answering, c.inRequest = false, false
+	}
+	var err error
+	if c.inRequest {
+		if c.requestStart == unknown { // the previous Read brought the first bytes
+			c.requestStart = now
+		}
+		err = c.setReadBy(c.requestStart+c.t.read, 0)
+	} else {
+		err = c.setReadBy(now+c.t.idle, slack(c.t.idle))
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(b)
+	if n > 0 && !c.inRequest {
+		c.inRequest, c.requestStart = true, unknown
+	}
+	return n, err
+}
+
+// setReadBy makes the read deadline at least want and at most want+late,
+// setting want+late when it is not.
+func (c *conn) setReadBy(want, late time.Duration) error {
+	if c.readBy >= want && c.readBy <= want+late {
+		return nil
+	}
+	if err := c.Conn.SetReadDeadline(c.t.base.Add(want + late)); err != nil {
+		return err
+	}
+	c.readBy = want + late
+	return nil
+}
+
+// Write gives each serve.ProgressChunk of an answer the write timeout,
+// as package serve's server does: a slow answer that keeps moving is not
+// cut off, one that stalls is.
+func (c *conn) Write(b []byte) (int, error) {
+	var n int
+	for len(b) > 0 {
+		want, late := c.t.now()+c.t.write, slack(c.t.write)
+		if c.writeBy < want || c.writeBy > want+late {
+			if err := c.Conn.SetWriteDeadline(c.t.base.Add(want + late)); err != nil {
+				return n, err
+			}
+			c.writeBy = want + late
+		}
+		m, err := c.Conn.Write(b[:min(len(b), serve.ProgressChunk)])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		b = b[m:]
+	}
+	return n, nil
+}
+
+func (c *conn) Close() error {
+	c.ln.mu.Lock()
+	delete(c.ln.open, c)
+	c.ln.mu.Unlock()
+	return c.Conn.Close()
+}
