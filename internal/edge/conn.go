@@ -104,59 +104,53 @@ func slack(d time.Duration) time.Duration { return min(d/8, time.Second) }
 // connection sets each deadline about once per slack instead of once per
 // request.
 //
-// The phases of a connection are told by the calls fasthttp makes: a
-// request begins with the first Read after the previous answer began (or
-// the accept), and an answer begins when the handler is called (begin),
-// after the whole request has been read. Read and Write are called from
-// the one goroutine that serves the connection.
+// The phases of a connection are told by fasthttp's ConnState hook
+// (connState): a request begins when its first byte is seen, whether read
+// from the socket or found in the buffer behind a pipelined one
+// (StateActive), and the wait for the next begins once it is answered
+// (StateIdle); the first request begins at the accept. Read, Write and
+// the hook are called from the one goroutine that serves the connection;
+// the edge hijacks a connection only to close it.
 type conn struct {
 	net.Conn
 	ln *listener
 	t  *timeouts
 
 	inRequest    bool          // a request is being read: its deadline is fixed
-	requestStart time.Duration // when it began; unknown: at the next Read
-	answering    bool          // the handler has been called since the request began
+	answered     bool          // a request has been answered (the first is due from the accept)
+	requestStart time.Duration // when the request being read began
 	readBy       time.Duration // the read deadline in place; 0: none
 	writeBy      time.Duration // the write deadline in place; 0: none
 }
 
-// unknown is a requestStart not yet known.
-const unknown = -1
-
-// begin tells the connection that its request has been read and is
-// being answered, so that its next Read waits for another request.
-func (c *conn) begin() { c.answering = true }
-
-// beginAnswer tells ctx's connection that its request is being answered.
-func beginAnswer(ctx *fasthttp.RequestCtx) {
-	if c, ok := ctx.Conn().(*conn); ok {
-		c.begin()
+// connState is the edge server's ConnState hook: it moves a connection
+// from one phase to the next.
+func connState(nc net.Conn, state fasthttp.ConnState) {
+	c, ok := nc.(*conn)
+	if !ok {
+		return
+	}
+	switch state {
+	case fasthttp.StateActive:
+		if c.answered { // the first request keeps its deadline from the accept
+			c.inRequest, c.requestStart = true, c.t.now()
+		}
+	case fasthttp.StateIdle:
+		c.inRequest, c.answered = false, true
 	}
 }
 
 func (c *conn) Read(b []byte) (int, error) {
-	now := c.t.now()
-	if c.answering { // waiting for the next request
-		c.answering, c.inRequest = false, false
-	}
 	var err error
 	if c.inRequest {
-		if c.requestStart == unknown { // the previous Read brought the first bytes
-			c.requestStart = now
-		}
 		err = c.setReadBy(c.requestStart+c.t.read, 0)
 	} else {
-		err = c.setReadBy(now+c.t.idle, slack(c.t.idle))
+		err = c.setReadBy(c.t.now()+c.t.idle, slack(c.t.idle))
 	}
 	if err != nil {
 		return 0, err
 	}
-	n, err := c.Conn.Read(b)
-	if n > 0 && !c.inRequest {
-		c.inRequest, c.requestStart = true, unknown
-	}
-	return n, err
+	return c.Conn.Read(b)
 }
 
 // setReadBy makes the read deadline at least want and at most want+late,
@@ -193,6 +187,41 @@ func (c *conn) Write(b []byte) (int, error) {
 		b = b[m:]
 	}
 	return n, nil
+}
+
+// SetDeadline, SetReadDeadline and SetWriteDeadline set a deadline for
+// whoever else sets one (fasthttp clears them on a hijack), keeping what
+// Read and Write take to be in place true.
+func (c *conn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetDeadline(t); err != nil {
+		return err
+	}
+	c.readBy, c.writeBy = c.since(t), c.since(t)
+	return nil
+}
+
+func (c *conn) SetReadDeadline(t time.Time) error {
+	if err := c.Conn.SetReadDeadline(t); err != nil {
+		return err
+	}
+	c.readBy = c.since(t)
+	return nil
+}
+
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	if err := c.Conn.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	c.writeBy = c.since(t)
+	return nil
+}
+
+// since returns deadline t on the connection's clock, 0 for none.
+func (c *conn) since(t time.Time) time.Duration {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.Sub(c.t.base), 1)
 }
 
 func (c *conn) Close() error {

@@ -82,7 +82,6 @@ func recovered(h fasthttp.RequestHandler, log *slog.Logger) fasthttp.RequestHand
 				ctx.Hijack(func(c net.Conn) { c.Close() })
 			}
 		}()
-		beginAnswer(ctx)
 		h(ctx)
 	}
 }
@@ -130,7 +129,8 @@ func ServeHandler(ctx context.Context, ln net.Listener, h fasthttp.RequestHandle
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		CloseOnShutdown:       true,
-		SecureErrorLogMessage: true, // a bad request's bytes, cookies and all, stay out of the log
+		ConnState:             connState, // for the connections' timeouts
+		SecureErrorLogMessage: true,      // a bad request's bytes, cookies and all, stay out of the log
 	}
 	// The connections keep the timeouts (see conn): fasthttp's would set
 	// three deadlines a request.
@@ -195,7 +195,6 @@ func (e *edge) handle(ctx *fasthttp.RequestCtx) {
 
 // refuse answers a request fasthttp could not read.
 func refuse(ctx *fasthttp.RequestCtx, err error) {
-	beginAnswer(ctx)
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
 	switch {

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -58,5 +59,38 @@ func TestListenerForgetsClosedConnections(t *testing.T) {
 			t.Fatalf("%d of 30 closed connections are still in the listener's set", n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestConnKnowsDeadlinesSetByOthers checks that a deadline cleared by
+// someone else (fasthttp clears them on a hijack) is set again by the
+// next write, which a stale record of the one in place would skip: the
+// write to a peer that reads nothing must time out.
+func TestConnKnowsDeadlinesSetByOthers(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	l := newListener(nil, slog.New(slog.DiscardHandler), timeouts{read: time.Second, idle: time.Second, write: 200 * time.Millisecond})
+	c := &conn{Conn: a, ln: l, t: &l.timeouts}
+	go b.Read(make([]byte, 1)) // takes the first write only
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Write([]byte("y"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("write to a peer that reads nothing: %v, want a timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write to a peer that reads nothing did not time out within 10s")
 	}
 }
