@@ -57,7 +57,7 @@ func (l *listener) Accept() (net.Conn, error) {
 
 func (l *listener) track(nc net.Conn) *conn {
 	// The first request is due within the read timeout of the accept.
-	c := &conn{Conn: nc, ln: l, t: &l.timeouts, inRequest: true, requestStart: l.timeouts.now()}
+	c := &conn{Conn: nc, ln: l, inRequest: true, requestStart: l.timeouts.now()}
 	l.mu.Lock()
 	l.open[c] = struct{}{}
 	l.mu.Unlock()
@@ -113,8 +113,7 @@ func slack(d time.Duration) time.Duration { return min(d/8, time.Second) }
 // the edge hijacks a connection only to close it.
 type conn struct {
 	net.Conn
-	ln *listener
-	t  *timeouts
+	ln *listener // and its timeouts
 
 	inRequest    bool          // a request is being read: its deadline is fixed
 	answered     bool          // a request has been answered (the first is due from the accept)
@@ -133,7 +132,7 @@ func connState(nc net.Conn, state fasthttp.ConnState) {
 	switch state {
 	case fasthttp.StateActive:
 		if c.answered { // the first request keeps its deadline from the accept
-			c.inRequest, c.requestStart = true, c.t.now()
+			c.inRequest, c.requestStart = true, c.ln.timeouts.now()
 		}
 	case fasthttp.StateIdle:
 		c.inRequest, c.answered = false, true
@@ -141,11 +140,12 @@ func connState(nc net.Conn, state fasthttp.ConnState) {
 }
 
 func (c *conn) Read(b []byte) (int, error) {
+	t := &c.ln.timeouts
 	var err error
 	if c.inRequest {
-		err = c.setReadBy(c.requestStart+c.t.read, 0)
+		err = t.keep(&c.readBy, c.requestStart+t.read, 0, c.Conn.SetReadDeadline)
 	} else {
-		err = c.setReadBy(c.t.now()+c.t.idle, slack(c.t.idle))
+		err = t.keep(&c.readBy, t.now()+t.idle, slack(t.idle), c.Conn.SetReadDeadline)
 	}
 	if err != nil {
 		return 0, err
@@ -153,16 +153,16 @@ func (c *conn) Read(b []byte) (int, error) {
 	return c.Conn.Read(b)
 }
 
-// setReadBy makes the read deadline at least want and at most want+late,
-// setting want+late when it is not.
-func (c *conn) setReadBy(want, late time.Duration) error {
-	if c.readBy >= want && c.readBy <= want+late {
+// keep makes the deadline in place, *by, at least want and at most
+// want+late, setting want+late with set when it is not.
+func (t *timeouts) keep(by *time.Duration, want, late time.Duration, set func(time.Time) error) error {
+	if *by >= want && *by <= want+late {
 		return nil
 	}
-	if err := c.Conn.SetReadDeadline(c.t.base.Add(want + late)); err != nil {
+	if err := set(t.base.Add(want + late)); err != nil {
 		return err
 	}
-	c.readBy = want + late
+	*by = want + late
 	return nil
 }
 
@@ -170,14 +170,11 @@ func (c *conn) setReadBy(want, late time.Duration) error {
 // as package serve's server does: a slow answer that keeps moving is not
 // cut off, one that stalls is.
 func (c *conn) Write(b []byte) (int, error) {
+	t := &c.ln.timeouts
 	var n int
 	for len(b) > 0 {
-		want, late := c.t.now()+c.t.write, slack(c.t.write)
-		if c.writeBy < want || c.writeBy > want+late {
-			if err := c.Conn.SetWriteDeadline(c.t.base.Add(want + late)); err != nil {
-				return n, err
-			}
-			c.writeBy = want + late
+		if err := t.keep(&c.writeBy, t.now()+t.write, slack(t.write), c.Conn.SetWriteDeadline); err != nil {
+			return n, err
 		}
 		m, err := c.Conn.Write(b[:min(len(b), serve.ProgressChunk)])
 		n += m
@@ -221,7 +218,7 @@ func (c *conn) since(t time.Time) time.Duration {
 	if t.IsZero() {
 		return 0
 	}
-	return max(t.Sub(c.t.base), 1)
+	return max(t.Sub(c.ln.timeouts.base), 1)
 }
 
 func (c *conn) Close() error {

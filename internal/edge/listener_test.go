@@ -71,7 +71,7 @@ func TestConnKnowsDeadlinesSetByOthers(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	l := newListener(nil, slog.New(slog.DiscardHandler), timeouts{read: time.Second, idle: time.Second, write: 200 * time.Millisecond})
-	c := &conn{Conn: a, ln: l, t: &l.timeouts}
+	c := &conn{Conn: a, ln: l}
 	go b.Read(make([]byte, 1)) // takes the first write only
 	if _, err := c.Write([]byte("x")); err != nil {
 		t.Fatal(err)

@@ -7,8 +7,9 @@ import (
 )
 
 // ProgressChunk is the most a response writes under one deadline (on
-// this package's server and on the edge's). With the default write timeout a client must take at least 128 KiB a minute (about
-// 2 KiB/s) to keep its download alive.
+// this package's server and on the edge's). With the default write
+// timeout a client must take at least 128 KiB a minute (about 2 KiB/s)
+// to keep its download alive.
 const ProgressChunk = 128 << 10
 
 // extendOnProgress returns a handler that runs h with a response writer
